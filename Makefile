@@ -1,0 +1,107 @@
+# certcookie + tlsfront
+.POSIX:
+.SUFFIXES:
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+CC	?= cc
+CFLAGS	?= -O2 -g
+GNUTLS_CFLAGS != pkg-config --cflags gnutls 2>/dev/null || true
+GNUTLS_LIBS   != pkg-config --libs gnutls 2>/dev/null || echo -lgnutls
+WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wpointer-arith -Wwrite-strings -Wvla \
+	  -Wformat=2 -fno-common
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(GNUTLS_CFLAGS) $(CFLAGS)
+LIBS	= $(GNUTLS_LIBS)
+SAN	= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fno-sanitize-recover=all
+FUZZTIME ?= 60
+
+PROGS	= certcookie tlsfront
+LIBSRC	!= ls lib/*.c
+LIBOBJ	= $(LIBSRC:.c=.o)
+LIBHDR	!= ls lib/*.h
+UNITSRC	!= ls tests/unit/*.c 2>/dev/null || true
+UNITS	= $(UNITSRC:.c=)
+FUZZSRC	!= ls tests/fuzz/*.c 2>/dev/null | grep -v /replay.c || true
+REPLAYS	= $(FUZZSRC:.c=-replay)
+FUZZERS	= $(FUZZSRC:.c=-fuzz)
+
+all: $(PROGS)
+
+.SUFFIXES: .c .o
+.c.o:
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBOBJ) certcookie.o tlsfront.o: $(LIBHDR)
+
+lib/libcc.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+certcookie: certcookie.o lib/libcc.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ certcookie.o lib/libcc.a $(LIBS)
+
+tlsfront: tlsfront.o lib/libcc.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tlsfront.o lib/libcc.a $(LIBS)
+
+$(UNITS): lib/libcc.a $(LIBHDR) tests/unit/unit.h
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libcc.a $(LIBS)
+
+$(REPLAYS): lib/libcc.a $(LIBHDR) tests/fuzz/replay.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(@:-replay=.c) \
+	    tests/fuzz/replay.c lib/libcc.a $(LIBS)
+
+deps:
+	@sh tests/deps.sh check
+
+unit: $(UNITS)
+	@for t in $(UNITS); do echo "unit: $$t"; $$t || exit 1; done
+
+replay: $(REPLAYS)
+	@for r in $(REPLAYS); do \
+	    n=$${r#tests/fuzz/}; n=$${n%-replay}; \
+	    echo "replay: $$n"; $$r tests/fuzz/corpus/$$n || exit 1; done
+
+bats: all
+	bats --print-output-on-failure tests
+
+check: deps
+	@$(MAKE) all unit replay
+	@$(MAKE) bats
+
+sanitize: deps
+	$(MAKE) clean
+	$(MAKE) CFLAGS="$(SAN)" LDFLAGS="$(SAN)" all unit replay bats
+	$(MAKE) clean
+
+fuzz: deps
+	for f in $(FUZZSRC); do \
+	    n=$${f#tests/fuzz/}; n=$${n%.c}; \
+	    clang -std=c11 -D_GNU_SOURCE -Ilib $(GNUTLS_CFLAGS) -g -O1 \
+	        -fsanitize=fuzzer,address,undefined -o tests/fuzz/$$n-fuzz \
+	        $$f lib/*.c $(LIBS) || exit 1; \
+	    mkdir -p tests/fuzz/out/$$n; \
+	    tests/fuzz/$$n-fuzz -max_total_time=$(FUZZTIME) \
+	        tests/fuzz/out/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+lint:
+	mandoc -Tlint -Wwarning certcookie.1 tlsfront.1
+
+demo: 
+	@sh tests/deps.sh demo
+	@$(MAKE) -s all
+	@sh examples/demo.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp $(PROGS) $(DESTDIR)$(BINDIR)/
+	cp certcookie.1 tlsfront.1 $(DESTDIR)$(MANDIR)/man1/
+
+clean:
+	rm -f $(PROGS) *.o lib/*.o lib/libcc.a $(UNITS) $(REPLAYS) \
+	    tests/fuzz/*-fuzz
+
+.PHONY: all deps unit replay bats check sanitize fuzz lint demo install clean

@@ -1,0 +1,86 @@
+/*
+ * The request rewrite: strip every client copy of our cookies and
+ * headers, merge the Cookie fields, add ours.  The output is an iovec
+ * list over the caller's input buffer plus a scratch area, for writev().
+ */
+#ifndef COOKIE_H
+#define COOKIE_H
+
+#include <sys/uio.h>
+
+#include <stddef.h>
+
+#include "http1.h"
+
+#define COOKIE_MAX_NAMES	16
+
+struct cookie_cfg {
+	/* Names stripped from Cookie fields: NAME and NAME_* (normalized). */
+	char		 names[COOKIE_MAX_NAMES][64];
+	size_t		 nnames;
+	/* Field names always stripped besides Client-Cert(-Chain). */
+	const char	*header;	/* --header NAME, or NULL */
+	char		 header_chain[80];	/* NAME-Chain */
+	/* Appended to the merged Cookie field: "CERT=...; CERT_X=..." */
+	const char	*add;
+	size_t		 add_len;
+	/* Field lines added before the empty line ("Client-Cert: ...\r\n") */
+	const char	*fields;
+	size_t		 fields_len;
+	/* Upgrade tokens forwarded, comma-separated, lower case. */
+	const char	*upgrade;
+	int		 reject_spoof;
+};
+
+/*
+ * Fill cfg's name lists for cookie name NAME (1-40 bytes of token) and
+ * header (NULL for none).  Returns 0, or -1 with errno EINVAL.
+ */
+int	cookie_cfg_init(struct cookie_cfg *cfg, const char *name,
+	    const char *header);
+
+/*
+ * Is the cookie pair p[0..n) (one ";"-separated piece of a Cookie field)
+ * one that some common backend parser could read as one of cfg's names?
+ * That is: its name equals one ignoring case and surrounding white space,
+ * also after percent-decoding, mapping " " and "." to "_" and cutting a
+ * "[" suffix (PHP); or one of the names followed by "=" appears after a
+ * space, tab, comma, quote, backslash or non-ASCII byte (SimpleCookie).
+ */
+int	cookie_pair_is_ours(const struct cookie_cfg *cfg, const char *p,
+	    size_t n);
+
+struct cookie_out {
+	struct iovec	*iov;
+	size_t		 niov;
+	size_t		 maxiov;
+	char		*scratch;	/* holds built field lines */
+	size_t		 used;
+	size_t		 cap;
+};
+
+#define COOKIE_OK	0
+#define COOKIE_SPOOF	1	/* a client copy, and cfg->reject_spoof */
+#define COOKIE_FULL	(-1)	/* out of iovecs or scratch: flush, retry */
+
+/*
+ * Append to out the iovecs of req rewritten (from req->line through the
+ * empty line; req->skip bytes of leading empty lines are dropped).
+ * Client Cookie pairs of ours, Client-Cert, Client-Cert-Chain, the
+ * --header field and its -Chain, HTTP2-Settings, and Upgrade tokens not
+ * in cfg->upgrade are removed; Cookie fields are merged into one,
+ * "; "-joined, with cfg->add appended, placed last; cfg->fields follow.
+ * On COOKIE_FULL or COOKIE_SPOOF, out is left as it was.
+ * *upgraded is set when an Upgrade field is forwarded.
+ */
+int	cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
+	    struct cookie_out *out, int *upgraded);
+
+/*
+ * Does a trailer field carry something the backend must never take from
+ * the client (Cookie, Client-Cert, Client-Cert-Chain, --header)?
+ */
+int	cookie_field_forbidden(const struct cookie_cfg *cfg,
+	    const struct http1_field *f);
+
+#endif

@@ -1,0 +1,39 @@
+/* Encoders for cookie and header values. */
+#ifndef ENCODE_H
+#define ENCODE_H
+
+#include <stddef.h>
+
+/* Output sizes, without the terminating NUL that every encoder adds. */
+#define ENCODE_B64_LEN(n)	(((n) + 2) / 3 * 4)
+#define ENCODE_PCT_LEN(n)	((n) * 3)
+#define ENCODE_HEX_LEN(n)	((n) * 2)
+
+enum encode_b64 {
+	ENCODE_B64_STD,		/* A-Z a-z 0-9 + /, padded with = */
+	ENCODE_B64_URL,		/* A-Z a-z 0-9 - _, no padding (RFC 4648 5) */
+};
+
+/*
+ * Encode src[0..n) as base64 into dst, which holds at least
+ * ENCODE_B64_LEN(n) + 1 bytes.  Returns the length written.
+ */
+size_t	encode_base64(char *dst, const void *src, size_t n, enum encode_b64);
+
+/*
+ * Percent-encode every byte outside RFC 3986 unreserved (A-Z a-z 0-9
+ * - . _ ~), as %XX with upper-case hex, into dst, which holds at least
+ * ENCODE_PCT_LEN(n) + 1 bytes.  Returns the length written.
+ */
+size_t	encode_percent(char *dst, const void *src, size_t n);
+
+/* Lower-case hex of src into dst (ENCODE_HEX_LEN(n) + 1 bytes). */
+size_t	encode_hex(char *dst, const void *src, size_t n);
+
+/*
+ * Decode %XX escapes of src[0..n) into dst (n bytes suffice); a "%"
+ * not followed by two hex digits is kept as is.  Returns the length.
+ */
+size_t	decode_percent(char *dst, const char *src, size_t n);
+
+#endif
