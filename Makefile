@@ -1,5 +1,4 @@
 # certcookie + tlsfront
-.POSIX:
 .SUFFIXES:
 
 PREFIX	?= /usr/local
