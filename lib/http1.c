@@ -1,0 +1,541 @@
+/*
+ * HTTP/1.x framing, RFC 9112.  Requests strictly, responses leniently.
+ */
+#include <string.h>
+
+#include "http1.h"
+
+#define C_TOKEN	0x01	/* tchar */
+#define C_VALUE	0x02	/* field-vchar, SP, HTAB, obs-text */
+#define C_TARGET 0x04	/* request-target: VCHAR */
+#define C_HEX	0x08
+
+static unsigned char ctype[256];
+
+static void
+ctype_init(void)
+{
+	const char *t = "!#$%&'*+-.^_`|~";
+	int c;
+
+	if (ctype['a'])
+		return;
+	for (c = 0; c < 256; c++) {
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c && strchr(t, c)))
+			ctype[c] |= C_TOKEN;
+		if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' ||
+		    c == '\t')
+			ctype[c] |= C_VALUE;
+		if (c >= 0x21 && c <= 0x7e)
+			ctype[c] |= C_TARGET;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F'))
+			ctype[c] |= C_HEX;
+	}
+}
+
+#define IS(c, k)	(ctype[(unsigned char)(c)] & (k))
+
+int
+http1_eq(const char *s, size_t n, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char a = s[i], b = lit[i];
+
+		if (b == '\0')
+			return 0;
+		if (a >= 'A' && a <= 'Z')
+			a += 'a' - 'A';
+		if (b >= 'A' && b <= 'Z')
+			b += 'a' - 'A';
+		if (a != b)
+			return 0;
+	}
+	return lit[n] == '\0';
+}
+
+static enum http1_kind
+kind_of(const char *n, size_t len)
+{
+	switch (len) {
+	case 4:
+		if (http1_eq(n, len, "host"))
+			return HTTP1_F_HOST;
+		break;
+	case 6:
+		if (http1_eq(n, len, "cookie"))
+			return HTTP1_F_COOKIE;
+		break;
+	case 7:
+		if (http1_eq(n, len, "upgrade"))
+			return HTTP1_F_UPGRADE;
+		break;
+	case 10:
+		if (http1_eq(n, len, "connection"))
+			return HTTP1_F_CONNECTION;
+		break;
+	case 11:
+		if (http1_eq(n, len, "client-cert"))
+			return HTTP1_F_CLIENT_CERT;
+		break;
+	case 14:
+		if (http1_eq(n, len, "content-length"))
+			return HTTP1_F_CONTENT_LENGTH;
+		if (http1_eq(n, len, "http2-settings"))
+			return HTTP1_F_HTTP2_SETTINGS;
+		break;
+	case 17:
+		if (http1_eq(n, len, "client-cert-chain"))
+			return HTTP1_F_CLIENT_CERT_CHAIN;
+		if (http1_eq(n, len, "transfer-encoding"))
+			return HTTP1_F_TRANSFER_ENCODING;
+		break;
+	}
+	return HTTP1_F_OTHER;
+}
+
+static int
+bad(struct http1_req *req, int status, const char *why)
+{
+	req->status = status;
+	req->why = why;
+	return HTTP1_BAD;
+}
+
+/*
+ * Parse field lines from buf[*off..len) until the empty line, strictly.
+ * Returns 0 with *off past the empty line, HTTP1_INCOMPLETE, or HTTP1_BAD
+ * with *status and *why set.
+ */
+static int
+parse_fields(const char *buf, size_t len, size_t *off,
+    struct http1_field *fields, size_t *nfields, int *status,
+    const char **why)
+{
+	size_t p = *off, n = 0;
+
+	for (;;) {
+		const char *lf, *line = buf + p, *e;
+		size_t i, llen, nlen, vs, ve;
+
+		if (p == len)
+			goto incomplete;
+		if (buf[p] == '\r') {
+			if (p + 1 == len)
+				goto incomplete;
+			if (buf[p + 1] != '\n') {
+				*why = "bare CR";
+				goto fail;
+			}
+			*off = p + 2;
+			*nfields = n;
+			return 0;
+		}
+		if (buf[p] == '\n') {
+			*why = "bare LF";
+			goto fail;
+		}
+		if (buf[p] == ' ' || buf[p] == '\t') {
+			*why = "obs-fold or white space before a field";
+			goto fail;
+		}
+		lf = memchr(line, '\n', len - p);
+		if (lf == NULL)
+			goto incomplete;
+		if (lf[-1] != '\r') {
+			*why = "bare LF";
+			goto fail;
+		}
+		llen = lf + 1 - line;
+		e = lf - 1;	/* the CR */
+		for (i = 0; line + i < e && IS(line[i], C_TOKEN); i++)
+			;
+		nlen = i;
+		if (line + i == e || line[i] != ':' || nlen == 0) {
+			*why = line[i] == ' ' || line[i] == '\t' ?
+			    "white space before the colon" :
+			    "malformed field name";
+			goto fail;
+		}
+		for (i++; line + i < e; i++)
+			if (!IS(line[i], C_VALUE)) {
+				*why = line[i] == '\r' ? "bare CR" :
+				    line[i] == '\0' ? "NUL in a field" :
+				    "control character in a field";
+				goto fail;
+			}
+		vs = nlen + 1;
+		ve = e - line;
+		while (vs < ve && (line[vs] == ' ' || line[vs] == '\t'))
+			vs++;
+		while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t'))
+			ve--;
+		if (n == HTTP1_MAX_FIELDS) {
+			*why = "too many fields";
+			*status = 431;
+			return HTTP1_BAD;
+		}
+		fields[n].line = line;
+		fields[n].line_len = llen;
+		fields[n].name = line;
+		fields[n].name_len = nlen;
+		fields[n].value = line + vs;
+		fields[n].value_len = ve - vs;
+		fields[n].kind = kind_of(line, nlen);
+		n++;
+		p += llen;
+	}
+incomplete:
+	*nfields = n;
+	return HTTP1_INCOMPLETE;
+fail:
+	*status = 400;
+	return HTTP1_BAD;
+}
+
+/* Content-Length: 1*DIGIT, at most 18 digits (no overflow). */
+static int
+parse_length(const char *s, size_t n, uint64_t *v)
+{
+	size_t i;
+
+	if (n == 0 || n > 18)
+		return -1;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * Check the Transfer-Encoding list of one field: every element a token,
+ * "chunked" exactly once and last overall.  *chunked_seen carries state
+ * across several fields; *other records another coding.  Returns 0 or -1.
+ */
+static int
+parse_te(const char *s, size_t n, int *chunked_last, int *other)
+{
+	size_t i = 0;
+
+	for (;;) {
+		size_t st;
+
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		st = i;
+		while (i < n && IS(s[i], C_TOKEN))
+			i++;
+		if (i == st)
+			return -1;	/* empty element or junk */
+		if (*chunked_last)
+			return -1;	/* something after chunked */
+		if (http1_eq(s + st, i - st, "chunked"))
+			*chunked_last = 1;
+		else
+			*other = 1;
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == n)
+			return 0;
+		if (s[i] != ',')
+			return -1;	/* parameters or junk */
+		i++;
+	}
+}
+
+int
+http1_parse_request(const char *buf, size_t len, size_t last_len,
+    size_t max_head, struct http1_req *req)
+{
+	size_t p = 0, i, start, nhost = 0, ncl = 0, nte = 0;
+	const char *lf, *l;
+	int r, chunked = 0, other = 0;
+
+	ctype_init();
+	req->status = 0;
+	req->why = NULL;
+	req->nfields = 0;
+	req->flags = 0;
+	req->body = HTTP1_BODY_NONE;
+	req->content_length = 0;
+
+	/* Nothing new to look at until another LF arrives. */
+	if (last_len > 0 && last_len < len &&
+	    memchr(buf + last_len, '\n', len - last_len) == NULL) {
+		if (len > max_head + 16)
+			return bad(req, 431, "request head too large");
+		return HTTP1_INCOMPLETE;
+	}
+
+	/* RFC 9112 2.2: ignore a few empty lines before the request. */
+	for (i = 0; p < len && buf[p] == '\r'; i++) {
+		if (p + 1 == len)
+			return HTTP1_INCOMPLETE;
+		if (buf[p + 1] != '\n' || i == 8)
+			return bad(req, 400, "empty lines before the request");
+		p += 2;
+	}
+	req->skip = start = p;
+	if (p == len)
+		return HTTP1_INCOMPLETE;
+
+	/* request-line = method SP request-target SP HTTP-version CRLF */
+	l = buf + p;
+	lf = memchr(l, '\n', len - p);
+	if (lf == NULL) {
+		if (len - start >= max_head)
+			return bad(req, 431, "request line too long");
+		return HTTP1_INCOMPLETE;
+	}
+	if ((size_t)(lf + 1 - l) > max_head)
+		return bad(req, 431, "request line too long");
+	if (lf == l || lf[-1] != '\r')
+		return bad(req, 400, "bare LF");
+	req->line = l;
+	req->line_len = lf + 1 - l;
+	for (i = 0; IS(l[i], C_TOKEN); i++)
+		;
+	if (i == 0 || l[i] != ' ')
+		return bad(req, 400, "malformed method");
+	req->method = l;
+	req->method_len = i;
+	req->target = l + ++i;
+	for (; IS(l[i], C_TARGET); i++)
+		;
+	req->target_len = l + i - req->target;
+	if (req->target_len == 0 || l[i] != ' ')
+		return bad(req, 400, "malformed request target");
+	i++;
+	if (lf - 1 - (l + i) != 8 || memcmp(l + i, "HTTP/", 5) != 0 ||
+	    l[i + 5] < '0' || l[i + 5] > '9' || l[i + 6] != '.' ||
+	    l[i + 7] < '0' || l[i + 7] > '9')
+		return bad(req, 400, "malformed HTTP version");
+	if (l[i + 5] != '1' || (l[i + 7] != '0' && l[i + 7] != '1'))
+		return bad(req, 505, "HTTP version not supported");
+	req->minor = l[i + 7] - '0';
+	p += req->line_len;
+
+	r = parse_fields(buf, len, &p, req->fields, &req->nfields,
+	    &req->status, &req->why);
+	if (r == HTTP1_INCOMPLETE) {
+		if (len - start >= max_head)
+			return bad(req, 431, "request head too large");
+		return r;
+	}
+	if (r == HTTP1_BAD)
+		return r;
+	if (p - start > max_head)
+		return bad(req, 431, "request head too large");
+
+	for (i = 0; i < req->nfields; i++) {
+		const struct http1_field *f = &req->fields[i];
+
+		switch (f->kind) {
+		case HTTP1_F_HOST:
+			nhost++;
+			break;
+		case HTTP1_F_CONTENT_LENGTH:
+			if (++ncl > 1)
+				return bad(req, 400, "several Content-Length");
+			if (parse_length(f->value, f->value_len,
+			    &req->content_length) == -1)
+				return bad(req, 400, "malformed Content-Length");
+			break;
+		case HTTP1_F_TRANSFER_ENCODING:
+			nte++;
+			if (parse_te(f->value, f->value_len, &chunked,
+			    &other) == -1)
+				return bad(req, 400,
+				    "malformed Transfer-Encoding");
+			break;
+		case HTTP1_F_UPGRADE:
+			req->flags |= HTTP1_UPGRADE;
+			break;
+		default:
+			break;
+		}
+	}
+	if (req->minor == 1 && nhost != 1)
+		return bad(req, 400, nhost ? "several Host fields" :
+		    "no Host field");
+	if (nhost > 1)
+		return bad(req, 400, "several Host fields");
+	if (nte) {
+		if (req->minor == 0)
+			return bad(req, 400, "Transfer-Encoding in HTTP/1.0");
+		if (ncl)
+			return bad(req, 400,
+			    "Content-Length with Transfer-Encoding");
+		if (!chunked)
+			return bad(req, 400, "chunked is not the final coding");
+		if (other)
+			return bad(req, 501, "transfer coding not supported");
+		req->body = HTTP1_BODY_CHUNKED;
+	} else if (ncl)
+		req->body = HTTP1_BODY_LENGTH;
+	if (http1_eq(req->method, req->method_len, "HEAD"))
+		req->flags |= HTTP1_HEAD;
+	else if (http1_eq(req->method, req->method_len, "CONNECT"))
+		req->flags |= HTTP1_CONNECT;
+	return (int)p;
+}
+
+int
+http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
+{
+	size_t i, ext;
+	uint64_t v = 0;
+
+	ctype_init();
+	for (i = 0; i < len && IS(buf[i], C_HEX); i++) {
+		unsigned char c = buf[i];
+
+		if (i == 16)
+			return HTTP1_BAD;
+		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' :
+		    (c | 0x20) - 'a' + 10);
+	}
+	if (i == len)
+		return i > 16 ? HTTP1_BAD : HTTP1_INCOMPLETE;
+	if (i == 0)
+		return HTTP1_BAD;
+	/* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ) */
+	ext = i;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	if (i < len && buf[i] != ';' && buf[i] != '\r')
+		return HTTP1_BAD;
+	for (; i < len && buf[i] != '\r'; i++) {
+		if (i - ext > HTTP1_MAX_CHUNK_EXT)
+			return HTTP1_BAD;
+		if (!IS(buf[i], C_VALUE))
+			return HTTP1_BAD;
+	}
+	if (i - ext > HTTP1_MAX_CHUNK_EXT)
+		return HTTP1_BAD;
+	if (i + 1 >= len)
+		return HTTP1_INCOMPLETE;
+	if (buf[i + 1] != '\n')
+		return HTTP1_BAD;
+	*size = v;
+	return (int)(i + 2);
+}
+
+int
+http1_parse_trailers(const char *buf, size_t len, size_t max,
+    struct http1_field *fields, size_t *nfields, const char **why)
+{
+	size_t p = 0;
+	int r, status;
+
+	ctype_init();
+	*nfields = 0;
+	r = parse_fields(buf, len, &p, fields, nfields, &status, why);
+	if (r == HTTP1_INCOMPLETE) {
+		if (len >= max) {
+			*why = "trailer section too large";
+			return HTTP1_BAD;
+		}
+		return r;
+	}
+	if (r == HTTP1_BAD)
+		return r;
+	if (p > max) {
+		*why = "trailer section too large";
+		return HTTP1_BAD;
+	}
+	return (int)p;
+}
+
+int
+http1_parse_response(const char *buf, size_t len, size_t max, int head,
+    struct http1_resp *resp)
+{
+	size_t p, e;
+	const char *lf;
+	int chunked = 0, other = 0, ncl = 0, badcl = 0, te = 0;
+	uint64_t cl = 0, v = 0;
+
+	ctype_init();
+	if (len > max)
+		len = max;
+	/* status-line = HTTP-version SP 3DIGIT SP [ reason ] */
+	if (len < 13) {
+		if (len >= 5 && memcmp(buf, "HTTP/", 5) != 0)
+			return HTTP1_BAD;
+		return len == max ? HTTP1_BAD : HTTP1_INCOMPLETE;
+	}
+	if (memcmp(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' || buf[7] > '9' ||
+	    buf[8] != ' ' || buf[9] < '1' || buf[9] > '9' ||
+	    buf[10] < '0' || buf[10] > '9' || buf[11] < '0' ||
+	    buf[11] > '9' || (buf[12] != ' ' && buf[12] != '\r' &&
+	    buf[12] != '\n'))
+		return HTTP1_BAD;
+	resp->minor = buf[7] - '0';
+	resp->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 +
+	    (buf[11] - '0');
+	lf = memchr(buf, '\n', len);
+	if (lf == NULL)
+		return len == max ? HTTP1_BAD : HTTP1_INCOMPLETE;
+	p = lf + 1 - buf;
+	for (;;) {
+		const char *l = buf + p, *colon;
+		size_t n, vs, ve;
+
+		lf = memchr(l, '\n', len - p);
+		if (lf == NULL)
+			return len == max ? HTTP1_BAD : HTTP1_INCOMPLETE;
+		n = lf - l;
+		if (n > 0 && l[n - 1] == '\r')
+			n--;
+		p = lf + 1 - buf;
+		if (n == 0)
+			break;
+		colon = memchr(l, ':', n);
+		if (colon == NULL)
+			continue;
+		e = colon - l;
+		while (e > 0 && (l[e - 1] == ' ' || l[e - 1] == '\t'))
+			e--;
+		vs = colon + 1 - l;
+		ve = n;
+		while (vs < ve && (l[vs] == ' ' || l[vs] == '\t'))
+			vs++;
+		while (ve > vs && (l[ve - 1] == ' ' || l[ve - 1] == '\t'))
+			ve--;
+		switch (kind_of(l, e)) {
+		case HTTP1_F_CONTENT_LENGTH:
+			if (parse_length(l + vs, ve - vs, &v) == -1 ||
+			    (ncl && v != cl))
+				badcl = 1;
+			cl = v;
+			ncl++;
+			break;
+		case HTTP1_F_TRANSFER_ENCODING:
+			te = 1;
+			if (parse_te(l + vs, ve - vs, &chunked, &other) == -1)
+				chunked = 0, other = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	resp->content_length = 0;
+	if (head || resp->status < 200 || resp->status == 204 ||
+	    resp->status == 304)
+		resp->body = HTTP1_BODY_NONE;
+	else if (te)
+		resp->body = chunked ? HTTP1_BODY_CHUNKED : HTTP1_BODY_CLOSE;
+	else if (ncl && !badcl) {
+		resp->body = HTTP1_BODY_LENGTH;
+		resp->content_length = cl;
+	} else
+		resp->body = HTTP1_BODY_CLOSE;
+	return (int)p;
+}
