@@ -192,6 +192,30 @@ test_load(void)
 	CHECK(c.der_len == derlen && memcmp(c.der, der, derlen) == 0,
 	    "DER file gave other DER bytes");
 	cert_free(&c);
+	/*
+	 * A pipe has no size: read to EOF, through 20 KB of text before the
+	 * block (the pipe buffer holds it all).
+	 */
+	{
+		int fds[2];
+		char *junk = malloc(20000);
+
+		memset(junk, 'x', 20000);
+		if (pipe(fds) == -1 || write(fds[1], junk, 20000) != 20000 ||
+		    write(fds[1], pem, pemlen) != (ssize_t)pemlen) {
+			perror("pipe");
+			exit(1);
+		}
+		close(fds[1]);
+		snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+		CHECK(cert_load_file(&c, path) == 0, "pipe: %s",
+		    strerror(errno));
+		CHECK(c.der_len == derlen && memcmp(c.der, der, derlen) == 0,
+		    "pipe gave other DER bytes");
+		cert_free(&c);
+		close(fds[0]);
+		free(junk);
+	}
 	snprintf(path, sizeof(path), "%s/no-such-file.pem", pki);
 	errno = 0;
 	CHECK(cert_load_file(&c, path) == -1 && errno == ENOENT,
