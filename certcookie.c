@@ -1,9 +1,1409 @@
-/* certcookie: placeholder until the real program lands. */
+/*
+ * certcookie: put the TLS client certificate into the Cookie header of
+ * every HTTP/1.x request on a connection, after removing every client
+ * copy of it.  A stdin-to-stdout filter, or a proxy that runs COMMAND
+ * (or connects to --connect) and relays both directions.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cert.h"
+#include "cookie.h"
+#include "encode.h"
+#include "exits.h"
+#include "http1.h"
+#include "log.h"
+
+#ifndef VERSION
+#define VERSION "0.1"
+#endif
+
+#define MAXIOV		1024
+#define MAXPENDING	256	/* requests awaiting their response */
+
+struct config {
+	const char	*name;
+	enum cert_encoding enc;
+	const char	*cert_env;
+	const char	*cert_file;
+	int		 chain;
+	int		 fields;
+	const char	*header;
+	int		 no_cookie;
+	int		 reject_spoof;
+	size_t		 max_head;
+	size_t		 max_value;
+	int		 allow_unverified;
+	const char	*upgrade;
+	int		 allow_connect;
+	const char	*connect;
+	int		 verbose;
+	char		**cmd;
+};
+
+static struct config cfg = {
+	.name = "CERT",
+	.enc = CERT_ENC_BASE64URL,
+	.cert_env = "SSL_CLIENT_CERT",
+	.max_head = 65536,
+	.max_value = 6144,
+	.upgrade = "websocket",
+	.verbose = 1,
+};
+
+static struct cookie_cfg ck;
+
+/* Growable string, used only while setting up. */
+struct str {
+	char	*s;
+	size_t	 len, cap;
+};
+
+static void
+str_add(struct str *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		if ((b->s = realloc(b->s, b->cap)) == NULL)
+			fatal(EX_OSERR, "realloc");
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+str_cat(struct str *b, const char *s)
+{
+	str_add(b, s, strlen(s));
+}
+
+/* Options. */
+enum {
+	O_NAME = 'n', O_ENCODING = 'e', O_VERBOSE = 'v', O_CERT_FILE = 'f',
+	O_CONNECT = 'c', O_CERT_ENV = 256, O_CHAIN, O_NO_CHAIN, O_FIELDS,
+	O_NO_FIELDS, O_HEADER, O_NO_COOKIE, O_REJECT_SPOOF, O_NO_REJECT_SPOOF,
+	O_MAX_HEADER, O_MAX_VALUE, O_ALLOW_UNVERIFIED, O_NO_ALLOW_UNVERIFIED,
+	O_UPGRADE, O_ALLOW_CONNECT, O_NO_ALLOW_CONNECT, O_QUIET,
+};
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "The certificate:", 1 },
+	{ "cert-env", O_CERT_ENV, "VAR", 0,
+	    "Read the PEM certificate from VAR (default SSL_CLIENT_CERT)", 1 },
+	{ "cert-file", O_CERT_FILE, "FILE", 0,
+	    "Read the certificate from FILE (PEM or DER)", 1 },
+	{ "allow-unverified", O_ALLOW_UNVERIFIED, NULL, 0,
+	    "Forward a certificate whose SSL_CLIENT_VERIFY is not SUCCESS, "
+	    "with a NAME_VERIFY cookie", 1 },
+	{ "no-allow-unverified", O_NO_ALLOW_UNVERIFIED, NULL, 0,
+	    "Forward only verified certificates (default)", 1 },
+	{ NULL, 0, NULL, 0, "What is sent:", 2 },
+	{ "name", O_NAME, "NAME", 0, "Cookie name (default CERT)", 2 },
+	{ "encoding", O_ENCODING, "ENC", 0,
+	    "base64url (default, no padding), base64, pem-url or rfc9440",
+	    2 },
+	{ "chain", O_CHAIN, NULL, 0,
+	    "Also send NAME_CHAIN from SSL_CLIENT_CERT_CHAIN_n", 2 },
+	{ "no-chain", O_NO_CHAIN, NULL, 0, "Do not send the chain (default)",
+	    2 },
+	{ "fields", O_FIELDS, NULL, 0,
+	    "Also send NAME_S_DN, NAME_I_DN, NAME_SERIAL, NAME_V_START, "
+	    "NAME_V_END, NAME_SHA256 and NAME_VERIFY", 2 },
+	{ "no-fields", O_NO_FIELDS, NULL, 0, "Do not send fields (default)",
+	    2 },
+	{ "header", O_HEADER, "FIELD", 0,
+	    "Also send the RFC 9440 header FIELD (e.g. Client-Cert), and "
+	    "FIELD-Chain with --chain", 2 },
+	{ "no-cookie", O_NO_COOKIE, NULL, 0,
+	    "Send no cookie, only the --header field", 2 },
+	{ "max-value-bytes", O_MAX_VALUE, "N", 0,
+	    "Send a NAME_SHA256 fingerprint instead of a larger value "
+	    "(default 6144)", 2 },
+	{ NULL, 0, NULL, 0, "Requests:", 3 },
+	{ "reject-spoof", O_REJECT_SPOOF, NULL, 0,
+	    "Answer 400 to a request carrying a client copy of our cookie "
+	    "or header, instead of removing it", 3 },
+	{ "no-reject-spoof", O_NO_REJECT_SPOOF, NULL, 0,
+	    "Remove client copies silently (default)", 3 },
+	{ "max-header-bytes", O_MAX_HEADER, "N", 0,
+	    "Largest request head or trailer section (default 65536)", 3 },
+	{ "upgrade", O_UPGRADE, "LIST", 0,
+	    "Upgrade tokens forwarded, comma-separated (default websocket; "
+	    "never h2c)", 3 },
+	{ "allow-connect", O_ALLOW_CONNECT, NULL, 0,
+	    "Forward CONNECT instead of answering 405", 3 },
+	{ "no-allow-connect", O_NO_ALLOW_CONNECT, NULL, 0,
+	    "Answer CONNECT with 405 (default)", 3 },
+	{ NULL, 0, NULL, 0, "The backend:", 4 },
+	{ "connect", O_CONNECT, "HOST:PORT", 0,
+	    "Connect to HOST:PORT or unix:PATH instead of running COMMAND", 4 },
+	{ NULL, 0, NULL, 0, "Logging:", 5 },
+	{ "verbose", O_VERBOSE, NULL, 0,
+	    "Log more (repeat for debug)", 5 },
+	{ "quiet", O_QUIET, NULL, 0, "Log nothing but fatal errors", 5 },
+	{ NULL, 0, NULL, 0, NULL, 0 },
+};
+
+static size_t
+parse_size(struct argp_state *state, const char *opt, const char *arg,
+    size_t min, size_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min ||
+	    v > max)
+		argp_error(state, "%s: %s: must be a number from %zu to %zu",
+		    opt, arg, min, max);
+	return (size_t)v;
+}
+
+static error_t
+parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct config *c = state->input;
+
+	switch (key) {
+	case O_NAME:
+		c->name = arg;
+		break;
+	case O_ENCODING:
+		if (strcmp(arg, "base64url") == 0)
+			c->enc = CERT_ENC_BASE64URL;
+		else if (strcmp(arg, "base64") == 0)
+			c->enc = CERT_ENC_BASE64;
+		else if (strcmp(arg, "pem-url") == 0)
+			c->enc = CERT_ENC_PEM_URL;
+		else if (strcmp(arg, "rfc9440") == 0)
+			c->enc = CERT_ENC_RFC9440;
+		else
+			argp_error(state, "--encoding: %s: unknown encoding "
+			    "(base64url, base64, pem-url, rfc9440)", arg);
+		break;
+	case O_CERT_ENV:
+		c->cert_env = arg;
+		break;
+	case O_CERT_FILE:
+		c->cert_file = arg;
+		break;
+	case O_CHAIN:
+	case O_NO_CHAIN:
+		c->chain = key == O_CHAIN;
+		break;
+	case O_FIELDS:
+	case O_NO_FIELDS:
+		c->fields = key == O_FIELDS;
+		break;
+	case O_HEADER:
+		c->header = arg;
+		break;
+	case O_NO_COOKIE:
+		c->no_cookie = 1;
+		break;
+	case O_REJECT_SPOOF:
+	case O_NO_REJECT_SPOOF:
+		c->reject_spoof = key == O_REJECT_SPOOF;
+		break;
+	case O_MAX_HEADER:
+		c->max_head = parse_size(state, "--max-header-bytes", arg, 256,
+		    16 << 20);
+		break;
+	case O_MAX_VALUE:
+		c->max_value = parse_size(state, "--max-value-bytes", arg, 0,
+		    1 << 20);
+		break;
+	case O_ALLOW_UNVERIFIED:
+	case O_NO_ALLOW_UNVERIFIED:
+		c->allow_unverified = key == O_ALLOW_UNVERIFIED;
+		break;
+	case O_UPGRADE:
+		c->upgrade = arg;
+		break;
+	case O_ALLOW_CONNECT:
+	case O_NO_ALLOW_CONNECT:
+		c->allow_connect = key == O_ALLOW_CONNECT;
+		break;
+	case O_CONNECT:
+		c->connect = arg;
+		break;
+	case O_VERBOSE:
+		c->verbose++;
+		break;
+	case O_QUIET:
+		c->verbose = 0;
+		break;
+	case ARGP_KEY_END:
+		if (c->no_cookie && c->header == NULL)
+			argp_error(state, "--no-cookie needs --header");
+		if (c->connect && state->next < state->argc)
+			argp_error(state, "--connect and COMMAND exclude each "
+			    "other");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const char *argp_program_version = "certcookie " VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const struct argp argp = {
+	options, parse_opt, "[-- COMMAND [ARG...]]",
+	"Insert the TLS client certificate into the Cookie header of every "
+	"HTTP/1.x request.\v"
+	"Without COMMAND or --connect, certcookie filters requests from "
+	"standard input to standard output.  With one, it relays both "
+	"directions between standard input/output (the client) and the "
+	"backend.  Exit status: 0 clean end, 64 usage, 65 bad request, 66 "
+	"certificate unreadable, 69 backend unreachable, 70 internal, 71 "
+	"fork or exec, 74 I/O error, 126/127 COMMAND not executable/found.",
+	NULL, NULL, NULL,
+};
+
+/* Upper-case a comma list of upgrade tokens into a check of h2c. */
+static void
+check_upgrade(const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 3 && strncasecmp(p, "h2c", 3) == 0)
+			fatalx(EX_USAGE, "--upgrade: h2c can never be allowed: "
+			    "its requests could not be rewritten");
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+}
+
+/* Add "NAME_SUFFIX=pct(value)" to a cookie list. */
+static void
+add_field(struct str *b, const char *suffix, const char *value)
+{
+	char *enc;
+
+	if (value == NULL)
+		return;
+	if ((enc = malloc(ENCODE_PCT_LEN(strlen(value)) + 1)) == NULL)
+		fatal(EX_OSERR, "malloc");
+	encode_percent(enc, value, strlen(value));
+	if (b->len)
+		str_cat(b, "; ");
+	str_cat(b, cfg.name);
+	str_cat(b, suffix);
+	str_cat(b, "=");
+	str_cat(b, enc);
+	free(enc);
+}
+
+/* Load the certificate named by the configuration; 0 if there is none. */
+static int
+load_cert(struct cert *c)
+{
+	const char *pem;
+
+	if (cfg.cert_file) {
+		if (cert_load_file(c, cfg.cert_file) == -1)
+			fatal(EX_NOINPUT, "unable to read certificate %s",
+			    cfg.cert_file);
+		return 1;
+	}
+	pem = getenv(cfg.cert_env);
+	if (pem == NULL || *pem == '\0')
+		return 0;
+	if (cert_load_mem(c, pem, strlen(pem)) == -1)
+		fatal(EX_NOINPUT, "unable to read the certificate in %s",
+		    cfg.cert_env);
+	return 1;
+}
+
+/*
+ * Encode the chain from SSL_CLIENT_CERT_CHAIN_0.. as sep-separated
+ * values of enc.  Returns NULL when there is none.
+ */
+static char *
+chain_value(enum cert_encoding enc, const char *sep)
+{
+	struct str b = { NULL, 0, 0 };
+	char var[64], *v;
+	const char *pem;
+	struct cert c;
+	size_t len;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(var, sizeof var, "SSL_CLIENT_CERT_CHAIN_%d", i);
+		if ((pem = getenv(var)) == NULL || *pem == '\0')
+			break;
+		if (cert_load_mem(&c, pem, strlen(pem)) == -1)
+			fatal(EX_NOINPUT, "unable to read the certificate in %s",
+			    var);
+		if ((v = cert_encode(&c, enc, &len)) == NULL)
+			fatal(EX_SOFTWARE, "cert_encode");
+		if (b.len)
+			str_cat(&b, sep);
+		str_add(&b, v, len);
+		free(v);
+		cert_free(&c);
+	}
+	return b.s;
+}
+
+/*
+ * Work out, once per process, what every request gets: the cookie list
+ * (ck.add) and the header fields (ck.fields).
+ */
+static void
+setup_values(void)
+{
+	static struct str add, fld;
+	struct cert_fields f;
+	struct cert c;
+	const char *verify = getenv("SSL_CLIENT_VERIFY");
+	int have, verified;
+	char *v, *chain;
+	size_t len;
+
+	memset(&f, 0, sizeof f);
+	have = load_cert(&c);
+	verified = verify == NULL || strcmp(verify, "SUCCESS") == 0;
+	if (have && !verified && !cfg.allow_unverified) {
+		log_warnx("certificate not forwarded: SSL_CLIENT_VERIFY=%s",
+		    verify);
+		cert_free(&c);
+		have = 0;
+	}
+	if (have && cfg.fields && cert_fields_get(&c, &f) == -1)
+		fatal(EX_NOINPUT, "unable to read the certificate's fields");
+	if (have && !cfg.no_cookie) {
+		if ((v = cert_encode(&c, cfg.enc, &len)) == NULL)
+			fatal(EX_SOFTWARE, "cert_encode");
+		if (len > cfg.max_value) {
+			struct cert_fields g;
+
+			log_warnx("certificate is %zu bytes encoded, over "
+			    "--max-value-bytes %zu: sending %s_SHA256 instead",
+			    len, cfg.max_value, cfg.name);
+			if (cert_fields_get(&c, &g) == -1)
+				fatal(EX_NOINPUT, "unable to hash the "
+				    "certificate");
+			if (!cfg.fields)
+				add_field(&add, "_SHA256", g.sha256);
+			cert_fields_free(&g);
+		} else {
+			str_cat(&add, cfg.name);
+			str_cat(&add, "=");
+			str_add(&add, v, len);
+		}
+		free(v);
+		if (cfg.chain && (chain = chain_value(cfg.enc, ".")) != NULL) {
+			if (strlen(chain) + 1 > cfg.max_value)
+				log_warnx("chain over --max-value-bytes: not "
+				    "sent");
+			else {
+				str_cat(&add, "; ");
+				str_cat(&add, cfg.name);
+				str_cat(&add, "_CHAIN=");
+				str_cat(&add, chain);
+			}
+			free(chain);
+		}
+	}
+	if (cfg.fields && (have || verify == NULL || verified)) {
+		if (cert_fields_from_env(&f) == -1)
+			fatal(EX_OSERR, "cert_fields_from_env");
+		if (!cfg.no_cookie) {
+			add_field(&add, "_S_DN", f.s_dn);
+			add_field(&add, "_I_DN", f.i_dn);
+			add_field(&add, "_SERIAL", f.serial);
+			add_field(&add, "_V_START", f.v_start);
+			add_field(&add, "_V_END", f.v_end);
+			add_field(&add, "_SHA256", f.sha256);
+		}
+	}
+	if (!cfg.no_cookie && verify && ((have && !verified) ||
+	    (cfg.fields && (have || verified))))
+		add_field(&add, "_VERIFY", verify);
+	if (have && cfg.header) {
+		if ((v = cert_encode(&c, CERT_ENC_RFC9440, &len)) == NULL)
+			fatal(EX_SOFTWARE, "cert_encode");
+		str_cat(&fld, cfg.header);
+		str_cat(&fld, ": ");
+		str_add(&fld, v, len);
+		str_cat(&fld, "\r\n");
+		free(v);
+		if (cfg.chain &&
+		    (chain = chain_value(CERT_ENC_RFC9440, ", ")) != NULL) {
+			str_cat(&fld, ck.header_chain);
+			str_cat(&fld, ": ");
+			str_cat(&fld, chain);
+			str_cat(&fld, "\r\n");
+			free(chain);
+		}
+	}
+	if (have)
+		cert_free(&c);
+	cert_fields_free(&f);
+	ck.add = add.s;
+	ck.add_len = add.len;
+	ck.fields = fld.s;
+	ck.fields_len = fld.len;
+	log_debug("cookie: %s", add.s ? add.s : "(none)");
+}
+
+/*
+ * The connection engine.  Client-to-backend bytes are parsed as requests
+ * and rewritten; backend-to-client bytes are followed as responses only
+ * to notice a protocol switch and to place our error responses.
+ */
+enum rq_state {
+	RQ_HEAD, RQ_BODY, RQ_CHUNK_LINE, RQ_CHUNK_DATA, RQ_CHUNK_CRLF,
+	RQ_TRAILERS, RQ_WAIT, RQ_TUNNEL, RQ_STOP,
+};
+
+enum rs_state {
+	RS_HEAD, RS_BODY, RS_CHUNK_LINE, RS_CHUNK_DATA, RS_CHUNK_CRLF,
+	RS_TRAILERS, RS_CLOSE, RS_TUNNEL,
+};
+
+/* One direction: input bytes in buf[r..w), output queued as iovecs. */
+struct side {
+	int		 in, out;
+	char		*buf;
+	size_t		 cap, r, w;
+	int		 eof;		/* input ended */
+	int		 shut;		/* output shut down */
+	struct iovec	 iov[MAXIOV];
+	size_t		 iov_first, niov;
+	uint64_t	 left;		/* body or chunk bytes to pass */
+	uint64_t	 bytes;		/* bytes read */
+};
+
+#define P_HEAD		0x01
+#define P_CONNECT	0x02
+#define P_UPGRADE	0x04
+
+static struct conn {
+	struct side	 rq, rs;
+	int		 proxy;
+	enum rq_state	 rqs;
+	enum rs_state	 rss;
+	size_t		 last_len;	/* of an incomplete head */
+	struct http1_req req;
+	struct cookie_out out;
+	unsigned char	 pending[MAXPENDING];	/* P_* of each request */
+	uint64_t	 sent, answered;	/* requests forwarded, answered */
+	int		 err_status;	/* error response owed to the client */
+	const char	*err_why;
+	uint64_t	 err_at;	/* send it once this many are answered */
+	int		 err_sent;
+	int		 status;	/* exit status */
+	int		 splice_ok;
+	pid_t		 child;
+} conn;
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 405: return "Method Not Allowed";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 505: return "HTTP Version Not Supported";
+	}
+	return "Error";
+}
+
+/* Room for a few more iovecs?  Else the caller lets output drain. */
+static int
+room(const struct side *s)
+{
+	return s->niov + 8 < MAXIOV;
+}
+
+static void
+queue(struct side *s, const void *base, size_t n)
+{
+	if (n == 0)
+		return;
+	if (s->niov > 0) {
+		struct iovec *v = &s->iov[s->niov - 1];
+
+		if ((const char *)v->iov_base + v->iov_len == base) {
+			v->iov_len += n;
+			return;
+		}
+	}
+	s->iov[s->niov].iov_base = (void *)(uintptr_t)base;
+	s->iov[s->niov].iov_len = n;
+	s->niov++;
+}
+
+static int
+pending_output(const struct side *s)
+{
+	return s->iov_first < s->niov;
+}
+
+/*
+ * Write queued iovecs.  Returns 0 when all are written, 1 when the fd
+ * would block, -1 on error (errno).
+ */
+static int
+flush(struct side *s)
+{
+	while (s->iov_first < s->niov) {
+		size_t cnt = s->niov - s->iov_first;
+		ssize_t n;
+
+		n = writev(s->out, s->iov + s->iov_first,
+		    cnt > IOV_MAX ? IOV_MAX : (int)cnt);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 1;
+			return -1;
+		}
+		while (n > 0) {
+			struct iovec *v = &s->iov[s->iov_first];
+
+			if ((size_t)n >= v->iov_len) {
+				n -= v->iov_len;
+				s->iov_first++;
+			} else {
+				v->iov_base = (char *)v->iov_base + n;
+				v->iov_len -= n;
+				n = 0;
+			}
+		}
+	}
+	s->iov_first = s->niov = 0;
+	return 0;
+}
+
+/* Once nothing refers to the buffer any more, move unread bytes down. */
+static void
+compact(struct side *s)
+{
+	if (s->r == 0)
+		return;
+	memmove(s->buf, s->buf + s->r, s->w - s->r);
+	s->w -= s->r;
+	s->r = 0;
+}
+
+static void
+error_response(int status)
+{
+	static char msg[256];
+	int n;
+
+	n = snprintf(msg, sizeof msg, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s\n", status, reason(status),
+	    strlen(reason(status)) + 1, reason(status));
+	queue(&conn.rs, msg, (size_t)n);
+	conn.err_sent = 1;
+}
+
+/*
+ * Refuse the current request: nothing of it is forwarded, the backend
+ * gets EOF after the earlier requests, and the client gets the error
+ * once the earlier responses are through.  abort: part of the request
+ * already went to the backend (a chunked body turned bad).
+ */
+static void
+refuse(int status, const char *why, int abort)
+{
+	log_warnx("request %llu: %d %s", (unsigned long long)conn.sent + 1 -
+	    abort, status, why);
+	conn.rqs = RQ_STOP;
+	conn.err_status = status;
+	conn.err_why = why;
+	conn.err_at = conn.sent - (abort ? 1 : 0);
+	if (conn.status == 0)
+		conn.status = EX_DATAERR;
+}
+
+static int
+rq_need(struct side *s, size_t n)
+{
+	return s->w - s->r >= n;
+}
+
+/* Pass body bytes that are in the buffer. */
+static void
+rq_body_bytes(struct side *s)
+{
+	size_t n = s->w - s->r;
+
+	if (n > s->left)
+		n = (size_t)s->left;
+	queue(s, s->buf + s->r, n);
+	s->r += n;
+	s->left -= n;
+}
+
+/*
+ * Turn buffered client bytes into queued output, as far as they go.
+ * Returns when more input is needed, output must drain first, or the
+ * requests stop.
+ */
+static void
+rq_process(void)
+{
+	struct side *s = &conn.rq;
+	struct http1_req *req = &conn.req;
+	uint64_t size;
+	size_t nf;
+	const char *why;
+	int n, r, up;
+
+	for (;;) {
+		if (!room(s))
+			return;
+		switch (conn.rqs) {
+		case RQ_HEAD:
+			if (s->r == s->w)
+				return;
+			if (conn.sent - conn.answered >= MAXPENDING &&
+			    conn.proxy)
+				return;
+			n = http1_parse_request(s->buf + s->r, s->w - s->r,
+			    conn.last_len, cfg.max_head, req);
+			if (n == HTTP1_INCOMPLETE) {
+				conn.last_len = s->w - s->r;
+				return;
+			}
+			conn.last_len = 0;
+			if (n == HTTP1_BAD) {
+				refuse(req->status, req->why, 0);
+				return;
+			}
+			if ((req->flags & HTTP1_CONNECT) &&
+			    !cfg.allow_connect) {
+				refuse(405, "CONNECT refused", 0);
+				return;
+			}
+			conn.out.niov = s->niov;
+			r = cookie_rewrite(&ck, req, &conn.out, &up);
+			if (r == COOKIE_FULL) {
+				if (s->niov == 0)
+					fatalx(EX_SOFTWARE, "rewrite space");
+				return;	/* flush, then try again */
+			}
+			if (r == COOKIE_SPOOF) {
+				refuse(400, "client sent our cookie or header",
+				    0);
+				return;
+			}
+			s->r += n;
+			conn.pending[conn.sent % MAXPENDING] =
+			    (req->flags & HTTP1_HEAD ? P_HEAD : 0) |
+			    (req->flags & HTTP1_CONNECT ? P_CONNECT : 0) |
+			    (up ? P_UPGRADE : 0);
+			conn.sent++;
+			s->niov = conn.out.niov;
+			switch (req->body) {
+			case HTTP1_BODY_LENGTH:
+				s->left = req->content_length;
+				conn.rqs = RQ_BODY;
+				break;
+			case HTTP1_BODY_CHUNKED:
+				conn.rqs = RQ_CHUNK_LINE;
+				break;
+			default:
+				conn.rqs = RQ_HEAD;
+				break;
+			}
+			if (conn.rqs == RQ_HEAD && (up ||
+			    (req->flags & HTTP1_CONNECT)) && conn.proxy)
+				conn.rqs = RQ_WAIT;
+			break;
+		case RQ_BODY:
+		case RQ_CHUNK_DATA:
+			if (s->left > 0) {
+				if (s->r == s->w)
+					return;
+				rq_body_bytes(s);
+				if (s->left > 0)
+					return;
+			}
+			if (conn.rqs == RQ_CHUNK_DATA)
+				conn.rqs = RQ_CHUNK_CRLF;
+			else if (conn.proxy && (conn.pending[(conn.sent - 1) %
+			    MAXPENDING] & (P_UPGRADE | P_CONNECT)))
+				conn.rqs = RQ_WAIT;
+			else
+				conn.rqs = RQ_HEAD;
+			break;
+		case RQ_CHUNK_LINE:
+			n = http1_parse_chunk_line(s->buf + s->r,
+			    s->w - s->r, &size);
+			if (n == HTTP1_INCOMPLETE &&
+			    s->w - s->r > HTTP1_MAX_CHUNK_EXT + 32)
+				n = HTTP1_BAD;
+			if (n == HTTP1_INCOMPLETE)
+				return;
+			if (n == HTTP1_BAD) {
+				refuse(400, "malformed chunk size line", 1);
+				return;
+			}
+			queue(s, s->buf + s->r, n);
+			s->r += n;
+			s->left = size;
+			conn.rqs = size ? RQ_CHUNK_DATA : RQ_TRAILERS;
+			break;
+		case RQ_CHUNK_CRLF:
+			if (!rq_need(s, 2))
+				return;
+			if (memcmp(s->buf + s->r, "\r\n", 2) != 0) {
+				refuse(400, "chunk data not followed by CRLF",
+				    1);
+				return;
+			}
+			queue(s, s->buf + s->r, 2);
+			s->r += 2;
+			conn.rqs = RQ_CHUNK_LINE;
+			break;
+		case RQ_TRAILERS:
+			n = http1_parse_trailers(s->buf + s->r, s->w - s->r,
+			    cfg.max_head, req->fields, &nf, &why);
+			if (n == HTTP1_INCOMPLETE)
+				return;
+			if (n == HTTP1_BAD) {
+				refuse(400, why, 1);
+				return;
+			}
+			while (nf-- > 0)
+				if (cookie_field_forbidden(&ck,
+				    &req->fields[nf])) {
+					refuse(400, "Cookie or certificate "
+					    "field in the trailers", 1);
+					return;
+				}
+			queue(s, s->buf + s->r, n);
+			s->r += n;
+			conn.rqs = conn.proxy && (conn.pending[(conn.sent -
+			    1) % MAXPENDING] & (P_UPGRADE | P_CONNECT)) ?
+			    RQ_WAIT : RQ_HEAD;
+			break;
+		case RQ_TUNNEL:
+			queue(s, s->buf + s->r, s->w - s->r);
+			s->r = s->w;
+			return;
+		case RQ_WAIT:
+		case RQ_STOP:
+			return;
+		}
+	}
+}
+
+/* Follow response framing over buffered backend bytes. */
+static void
+rs_process(void)
+{
+	struct side *s = &conn.rs;
+	struct http1_resp resp;
+	unsigned char p;
+	uint64_t size;
+	int n;
+
+	for (;;) {
+		if (!room(s))
+			return;
+		if (conn.rss == RS_HEAD && conn.err_status && !conn.err_sent &&
+		    conn.answered >= conn.err_at) {
+			error_response(conn.err_status);
+			return;
+		}
+		if (conn.err_sent)
+			return;
+		switch (conn.rss) {
+		case RS_HEAD:
+			if (s->r == s->w)
+				return;
+			if (conn.answered == conn.sent) {
+				/* Nothing asked for this: pass it all. */
+				conn.rss = RS_CLOSE;
+				break;
+			}
+			p = conn.pending[conn.answered % MAXPENDING];
+			n = http1_parse_response(s->buf + s->r, s->w - s->r,
+			    s->cap, p & P_HEAD, &resp);
+			if (n == HTTP1_INCOMPLETE)
+				return;
+			if (n == HTTP1_BAD) {
+				log_warnx("unframeable response: relaying "
+				    "until the backend closes");
+				conn.rss = RS_CLOSE;
+				break;
+			}
+			queue(s, s->buf + s->r, n);
+			s->r += n;
+			if (resp.status == 101) {
+				conn.answered++;
+				if (!(p & P_UPGRADE)) {
+					log_warnx("101 without an Upgrade "
+					    "request: closing");
+					conn.status = EX_PROTOCOL;
+					conn.rss = RS_CLOSE;
+					conn.rqs = RQ_STOP;
+					s->eof = 1;
+					return;
+				}
+				log_debug("protocol switched");
+				conn.rss = RS_TUNNEL;
+				conn.rqs = RQ_TUNNEL;
+				break;
+			}
+			if (resp.status < 200)
+				break;	/* interim */
+			conn.answered++;
+			if ((p & P_CONNECT) && resp.status < 300) {
+				conn.rss = RS_TUNNEL;
+				conn.rqs = RQ_TUNNEL;
+				break;
+			}
+			if (conn.rqs == RQ_WAIT &&
+			    conn.answered == conn.sent)
+				conn.rqs = RQ_HEAD;	/* not switched */
+			switch (resp.body) {
+			case HTTP1_BODY_LENGTH:
+				s->left = resp.content_length;
+				conn.rss = RS_BODY;
+				break;
+			case HTTP1_BODY_CHUNKED:
+				conn.rss = RS_CHUNK_LINE;
+				break;
+			case HTTP1_BODY_CLOSE:
+				conn.rss = RS_CLOSE;
+				break;
+			default:
+				break;
+			}
+			break;
+		case RS_BODY:
+		case RS_CHUNK_DATA:
+			if (s->left > 0) {
+				if (s->r == s->w)
+					return;
+				rq_body_bytes(s);
+				if (s->left > 0)
+					return;
+			}
+			conn.rss = conn.rss == RS_BODY ? RS_HEAD :
+			    RS_CHUNK_CRLF;
+			break;
+		case RS_CHUNK_LINE:
+			n = http1_parse_chunk_line(s->buf + s->r, s->w - s->r,
+			    &size);
+			if (n == HTTP1_INCOMPLETE &&
+			    s->w - s->r < HTTP1_MAX_CHUNK_EXT + 32)
+				return;
+			if (n < 0) {
+				conn.rss = RS_CLOSE;
+				break;
+			}
+			queue(s, s->buf + s->r, n);
+			s->r += n;
+			s->left = size;
+			conn.rss = size ? RS_CHUNK_DATA : RS_TRAILERS;
+			break;
+		case RS_CHUNK_CRLF:
+			if (!rq_need(s, 2))
+				return;
+			if (memcmp(s->buf + s->r, "\r\n", 2) != 0) {
+				conn.rss = RS_CLOSE;
+				break;
+			}
+			queue(s, s->buf + s->r, 2);
+			s->r += 2;
+			conn.rss = RS_CHUNK_LINE;
+			break;
+		case RS_TRAILERS: {
+			/* Lines up to the empty one, leniently. */
+			const char *b = s->buf + s->r, *lf;
+			size_t avail = s->w - s->r, off = 0;
+
+			for (;;) {
+				lf = memchr(b + off, '\n', avail - off);
+				if (lf == NULL) {
+					if (avail >= s->cap)
+						conn.rss = RS_CLOSE;
+					return;
+				}
+				n = (int)(lf - (b + off));
+				off = lf + 1 - b;
+				if (n == 0 || (n == 1 && lf[-1] == '\r'))
+					break;
+			}
+			queue(s, b, off);
+			s->r += off;
+			conn.rss = RS_HEAD;
+			break;
+		}
+		case RS_CLOSE:
+		case RS_TUNNEL:
+			queue(s, s->buf + s->r, s->w - s->r);
+			s->r = s->w;
+			return;
+		}
+	}
+}
+
+/* Read into a side's buffer.  Returns bytes, 0 at EOF, -1 (errno). */
+static ssize_t
+fill(struct side *s)
+{
+	ssize_t n;
+
+	do
+		n = read(s->in, s->buf + s->w, s->cap - s->w);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		s->w += n;
+		s->bytes += n;
+	}
+	return n;
+}
+
+/*
+ * Filter mode: stdin to stdout, blocking.  Bodies move with splice(2)
+ * when either end is a pipe.
+ */
+static int
+run_filter(void)
+{
+	struct side *s = &conn.rq;
+	ssize_t n;
+
+	for (;;) {
+		rq_process();
+		if (flush(s) == -1)
+			fatal(EX_IOERR, "write");
+		conn.out.used = 0;
+		if (conn.rqs == RQ_STOP)
+			return EX_DATAERR;
+		compact(s);
+		if (s->r == s->w && s->left > 0 && conn.splice_ok &&
+		    (conn.rqs == RQ_BODY || conn.rqs == RQ_CHUNK_DATA)) {
+			size_t want = s->left > (1 << 20) ? (1 << 20) :
+			    (size_t)s->left;
+
+			n = splice(s->in, NULL, s->out, NULL, want,
+			    SPLICE_F_MOVE);
+			if (n > 0) {
+				s->left -= n;
+				s->bytes += n;
+				continue;
+			}
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno != EINVAL)
+				fatal(EX_IOERR, "splice");
+			if (n == -1)
+				conn.splice_ok = 0;
+		}
+		if (s->w == s->cap) {
+			/* Only a head can fill the buffer. */
+			refuse(431, "request head too large", 0);
+			continue;
+		}
+		n = fill(s);
+		if (n == -1)
+			fatal(EX_IOERR, "read");
+		if (n == 0) {
+			if (conn.rqs == RQ_HEAD && s->r == s->w)
+				return 0;
+			log_warnx("end of input inside a request");
+			return EX_DATAERR;
+		}
+	}
+}
+
+static void
+nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal(EX_OSERR, "fcntl");
+}
+
+/* Shut down writing to fd, or close it when it is not a socket. */
+static void
+shut(int fd)
+{
+	if (shutdown(fd, SHUT_WR) == -1 && errno == ENOTSOCK)
+		close(fd);
+}
+
+static int
+gone(int err)
+{
+	return err == EPIPE || err == ECONNRESET;
+}
+
+/* The client gets our 502 when the backend never answered. */
+static int
+bad_gateway(int fd)
+{
+	static const char msg[] = "HTTP/1.1 502 Bad Gateway\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 12\r\n"
+	    "Connection: close\r\n\r\nBad Gateway\n";
+	ssize_t n;
+
+	do
+		n = write(fd, msg, sizeof msg - 1);
+	while (n == -1 && errno == EINTR);
+	shut(fd);
+	return EX_UNAVAILABLE;
+}
+
+static ssize_t
+fill_nb(struct side *s)
+{
+	ssize_t n = fill(s);
+
+	if (n == -1 && errno == EAGAIN)
+		return -2;
+	if (n == -1 && gone(errno))
+		n = 0;
+	return n;
+}
+
+/*
+ * Proxy mode: relay client (fds 0 and 1) and backend (bfd) both ways
+ * with one poll loop.
+ */
+static int
+run_proxy(int bfd)
+{
+	struct side *q = &conn.rq, *p = &conn.rs;
+	struct pollfd pfd[4];
+	int r, fin = 0;
+
+	q->in = 0, q->out = bfd;
+	p->in = bfd, p->out = 1;
+	nonblock(0);
+	nonblock(1);
+	nonblock(bfd);
+	conn.proxy = 1;
+	for (;;) {
+		rq_process();
+		rs_process();
+
+		/* Requests to the backend. */
+		if (pending_output(q) && !q->shut) {
+			r = flush(q);
+			if (r == -1 && !gone(errno))
+				fatal(EX_IOERR, "write to the backend");
+			if (r == -1) {
+				/* The backend stopped reading: so do we. */
+				q->iov_first = q->niov = 0;
+				q->shut = 1;
+				conn.rqs = RQ_STOP;
+			}
+		}
+		if (!pending_output(q)) {
+			conn.out.used = 0;
+			compact(q);
+		}
+		/* Responses to the client. */
+		if (pending_output(p)) {
+			r = flush(p);
+			if (r == -1 && !gone(errno))
+				fatal(EX_IOERR, "write to the client");
+			if (r == -1) {
+				log_info("client went away");
+				return conn.status;
+			}
+		}
+		if (!pending_output(p))
+			compact(p);
+
+		/*
+		 * The client's EOF, or a refused request, becomes the
+		 * backend's EOF once everything before it is through.
+		 */
+		if (!q->shut && !pending_output(q) && (conn.rqs == RQ_STOP ||
+		    (q->eof && (conn.rqs == RQ_HEAD || conn.rqs == RQ_TUNNEL ||
+		    conn.rqs == RQ_WAIT || q->w == q->cap ||
+		    q->r == q->w)))) {
+			if (q->eof && conn.rqs != RQ_STOP &&
+			    conn.rqs != RQ_TUNNEL && (conn.rqs != RQ_HEAD ||
+			    q->r != q->w) && conn.rqs != RQ_WAIT) {
+				log_warnx("end of input inside a request");
+				conn.status = EX_DATAERR;
+			}
+			shut(bfd);
+			q->shut = 1;
+		}
+		/* Our error response is out: the connection is over. */
+		if (conn.err_sent && !pending_output(p)) {
+			shut(1);
+			return conn.status;
+		}
+		/* The backend is done: so is the client's side. */
+		if (p->eof && p->r == p->w && !pending_output(p) && !fin) {
+			if (conn.err_status && !conn.err_sent) {
+				error_response(conn.err_status);
+				continue;
+			}
+			if (conn.rss == RS_HEAD && conn.answered < conn.sent &&
+			    p->bytes == 0) {
+				log_warnx("backend closed without answering");
+				conn.status = bad_gateway(1);
+				return conn.status;
+			}
+			shut(1);
+			return conn.status;
+		}
+
+		memset(pfd, 0, sizeof pfd);
+		pfd[0].fd = pfd[1].fd = pfd[2].fd = pfd[3].fd = -1;
+		if (!q->eof && q->w < q->cap && conn.rqs != RQ_STOP) {
+			pfd[0].fd = 0;
+			pfd[0].events = POLLIN;
+		}
+		if (pending_output(q) && !q->shut) {
+			pfd[1].fd = bfd;
+			pfd[1].events = POLLOUT;
+		}
+		if (!p->eof && p->w < p->cap && !conn.err_sent) {
+			pfd[2].fd = bfd;
+			pfd[2].events = POLLIN;
+		}
+		if (pending_output(p)) {
+			pfd[3].fd = 1;
+			pfd[3].events = POLLOUT;
+		}
+		if (pfd[0].fd == -1 && pfd[1].fd == -1 && pfd[2].fd == -1 &&
+		    pfd[3].fd == -1)
+			fatalx(EX_SOFTWARE, "relay stalled (state %d/%d)",
+			    conn.rqs, conn.rss);
+		if (poll(pfd, 4, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal(EX_OSERR, "poll");
+		}
+		if (pfd[0].revents) {
+			r = (int)fill_nb(q);
+			if (r == -1)
+				fatal(EX_IOERR, "read from the client");
+			if (r == 0)
+				q->eof = 1;
+		}
+		if (pfd[2].revents) {
+			r = (int)fill_nb(p);
+			if (r == -1)
+				fatal(EX_IOERR, "read from the backend");
+			if (r == 0)
+				p->eof = 1;
+		}
+	}
+}
+
+/* Connect to HOST:PORT, [V6]:PORT or unix:PATH.  Returns fd or -1. */
+static int
+connect_backend(const char *spec)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256], *port;
+	int fd = -1, err;
+
+	if (strncmp(spec, "unix:", 5) == 0) {
+		struct sockaddr_un sun;
+
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		if (strlen(spec + 5) >= sizeof sun.sun_path) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		strcpy(sun.sun_path, spec + 5);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			fatal(EX_OSERR, "socket");
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+			err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		return fd;
+	}
+	if (strlen(spec) >= sizeof host)
+		fatalx(EX_USAGE, "--connect: %s: too long", spec);
+	strcpy(host, spec);
+	port = strrchr(host, ':');
+	if (port == NULL || port[1] == '\0')
+		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
+		    spec);
+	*port++ = '\0';
+	if (host[0] == '[' && port[-2] == ']') {
+		port[-2] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	if ((err = getaddrinfo(host, port, &hints, &res)) != 0) {
+		log_warnx("%s: %s", spec, gai_strerror(err));
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+		errno = err;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/*
+ * Run COMMAND on a socketpair.  Returns our end; an exec failure is
+ * reported through a close-on-exec pipe, as 126 or 127.
+ */
+static int
+spawn(char **argv, pid_t *pid, int *status)
+{
+	int sv[2], ep[2], err = 0;
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal(EX_OSERR, "socketpair");
+	if (pipe2(ep, O_CLOEXEC) == -1)
+		fatal(EX_OSERR, "pipe");
+	if ((*pid = fork()) == -1)
+		fatal(EX_OSERR, "fork");
+	if (*pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(sv[1], 0) == -1 || dup2(sv[1], 1) == -1)
+			_exit(EX_OSERR);
+		execvp(argv[0], argv);
+		err = errno;
+		n = write(ep[1], &err, sizeof err);
+		(void)n;
+		_exit(err == ENOENT ? EX_NOTFOUND : EX_NOEXEC);
+	}
+	close(sv[1]);
+	close(ep[1]);
+	do
+		n = read(ep[0], &err, sizeof err);
+	while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	*status = 0;
+	if (n == sizeof err) {
+		errno = err;
+		log_warn("unable to run %s", argv[0]);
+		*status = err == ENOENT ? EX_NOTFOUND : EX_NOEXEC;
+	}
+	return sv[0];
+}
+
+static char *
+lower_dup(const char *s)
+{
+	char *d = strdup(s), *p;
+
+	if (d == NULL)
+		fatal(EX_OSERR, "strdup");
+	for (p = d; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	return d;
+}
 
 int
-main(void)
+main(int argc, char *argv[])
 {
-	fputs("certcookie: under construction\n", stderr);
-	return 70;
+	int idx, bfd, status;
+	struct stat st;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init(argv[0], 1, 0);
+	if (argp_parse(&argp, argc, argv, ARGP_NO_ARGS, &idx, &cfg) != 0)
+		return EX_USAGE;
+	if (idx < argc)
+		cfg.cmd = argv + idx;
+	if (cfg.cmd && cfg.connect)
+		fatalx(EX_USAGE, "--connect and COMMAND exclude each other");
+	log_init(argv[0], cfg.verbose, 0);
+
+	check_upgrade(cfg.upgrade);
+	if (cookie_cfg_init(&ck, cfg.name, cfg.header) == -1)
+		fatalx(EX_USAGE, "--name %s or --header %s: not a valid token",
+		    cfg.name, cfg.header ? cfg.header : "");
+	ck.upgrade = lower_dup(cfg.upgrade);
+	ck.reject_spoof = cfg.reject_spoof;
+	setup_values();
+
+	/* All memory the connection needs, allocated once. */
+	conn.rq.cap = cfg.max_head + 64;
+	conn.rs.cap = cfg.max_head > 65536 ? cfg.max_head : 65536;
+	conn.out.cap = cfg.max_head * 2 + 1024;
+	conn.rq.buf = malloc(conn.rq.cap);
+	conn.rs.buf = malloc(conn.rs.cap);
+	conn.out.scratch = malloc(conn.out.cap);
+	if (!conn.rq.buf || !conn.rs.buf || !conn.out.scratch)
+		fatal(EX_OSERR, "malloc");
+	conn.out.iov = conn.rq.iov;
+	conn.out.maxiov = MAXIOV;
+
+	if (cfg.cmd == NULL && cfg.connect == NULL) {
+		conn.rq.in = 0;
+		conn.rq.out = 1;
+		conn.splice_ok = fstat(0, &st) == 0 && fstat(1, &st) == 0;
+		return run_filter();
+	}
+	if (cfg.connect) {
+		if ((bfd = connect_backend(cfg.connect)) == -1) {
+			log_warn("unable to connect to %s", cfg.connect);
+			return bad_gateway(1);
+		}
+	} else {
+		bfd = spawn(cfg.cmd, &conn.child, &status);
+		if (status) {
+			bad_gateway(1);
+			return status;
+		}
+	}
+	status = run_proxy(bfd);
+	close(bfd);
+	if (conn.child > 0)
+		waitpid(conn.child, NULL, WNOHANG);
+	return status;
 }
