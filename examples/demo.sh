@@ -1,0 +1,86 @@
+#!/bin/sh
+# make demo: a throwaway CA, server and client certificate in demo/pki, a
+# small backend (examples/backends/python/app.py) and tlsfront -> certcookie
+# in front of it on 127.0.0.1, then curl --cert twice: once plain, once with
+# a forged CERT cookie.  Shows what the backend received, stops everything
+# it started, and prints the command to try it by hand.
+# The Makefile builds first; run as "make demo".
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=$top/demo
+py=/usr/bin/python3
+pids=
+
+cleanup() {
+	for pid in $pids; do
+		kill "$pid" 2>/dev/null || :
+	done
+	for pid in $pids; do
+		wait "$pid" 2>/dev/null || :
+	done
+	pids=
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	$py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Wait until 127.0.0.1 PORT accepts connections (10 s at most), as long as
+# process PID lives.
+wait_port() {
+	i=0
+	while [ $i -lt 200 ]; do
+		$py -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+		    "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "demo: nothing listens on 127.0.0.1 port $1; see $3" >&2
+	exit 1
+}
+
+mkdir -p "$dir"
+echo "== certificates (a throwaway CA, server and client) in demo/pki"
+sh "$top/tests/pki.sh" "$dir/pki"
+pki=$dir/pki
+
+bport=$(free_port)
+PORT=$bport $py "$top/examples/backends/python/app.py" \
+    >"$dir/backend.log" 2>&1 &
+pids="$pids $!"
+wait_port "$bport" "$!" demo/backend.log
+
+fport=$(free_port)
+"$top/tlsfront" --listen "127.0.0.1:$fport" --cert "$pki/server.pem" \
+    --key "$pki/server.key" --ca "$pki/ca.pem" -- \
+    "$top/certcookie" --connect "127.0.0.1:$bport" 2>"$dir/tlsfront.log" &
+pids="$pids $!"
+wait_port "$fport" "$!" demo/tlsfront.log
+
+echo "== backend (plain HTTP) on 127.0.0.1:$bport," \
+    "tlsfront on 127.0.0.1:$fport"
+echo
+echo "\$ curl --cert demo/pki/client.pem --key demo/pki/client.key" \
+    "--cacert demo/pki/ca.pem https://localhost:$fport/"
+curl -sS --cert "$pki/client.pem" --key "$pki/client.key" \
+    --cacert "$pki/ca.pem" "https://localhost:$fport/"
+echo
+echo "\$ curl ... -b 'CERT=forged; theme=dark' https://localhost:$fport/" \
+    "  (the forged CERT never arrives)"
+curl -sS --cert "$pki/client.pem" --key "$pki/client.key" \
+    --cacert "$pki/ca.pem" -b 'CERT=forged; theme=dark' \
+    "https://localhost:$fport/"
+
+cleanup
+echo
+echo "== all stopped.  Try it by hand (then the curl lines above, on port" \
+    "8443):"
+echo "PORT=8080 python3 examples/backends/python/app.py &" \
+    "./tlsfront --listen 127.0.0.1:8443 --cert demo/pki/server.pem" \
+    "--key demo/pki/server.key --ca demo/pki/ca.pem --" \
+    "./certcookie --connect 127.0.0.1:8080"
