@@ -1,9 +1,697 @@
-/* tlsfront: placeholder until the real program lands. */
+/*
+ * tlsfront: a GnuTLS server for inetd, systemd socket units and its own
+ * listener.  After the handshake the TLS relay runs in a forked child
+ * and this process execs COMMAND on a socketpair, with the client
+ * certificate in the environment under mod_ssl's names.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certenv.h"
+#include "exits.h"
+#include "log.h"
+#include "tls.h"
+
+#define EX_TLS		76
+#define EX_CERT		77
+#define LISTEN_MAX	16
+#define SD_FDS_START	3
+
+#define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
+	"+AES-128-CCM:+AES-256-CCM:-MAC-ALL:+AEAD:" \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"
+
+struct config {
+	struct tls_config tls;
+	const char	*listen[LISTEN_MAX];
+	size_t		 nlisten;
+	const char	*new_ticket_key;
+	const char	*user;
+	unsigned	 idle_ms;
+	unsigned	 max_conns;
+	int		 verify_set;
+	int		 verbosity;
+	int		 use_syslog;
+	size_t		 nkeys;
+	char		**child;
+};
+
+const char *argp_program_version = "tlsfront 0.1";
+const char *argp_program_bug_address = NULL;
+
+enum {
+	OPT_CA = 256, OPT_CRL, OPT_VERIFY, OPT_PRIORITY, OPT_ALPN,
+	OPT_TICKET_KEY, OPT_NEW_TICKET_KEY, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
+	OPT_MAX_CONNS, OPT_SYSLOG, OPT_NO_SYSLOG,
+};
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "Certificates and keys:", 1 },
+	{ "cert", 'c', "FILE", 0,
+	    "Server certificate chain (PEM); repeat for several names, "
+	    "chosen by SNI (the first is the default)", 1 },
+	{ "key", 'k', "FILE|URL", 0,
+	    "Private key of the matching --cert: a PEM file or a pkcs11: "
+	    "URL (default: the --cert file itself)", 1 },
+	{ "ticket-key", OPT_TICKET_KEY, "FILE", 0,
+	    "Session-ticket key shared by processes and hosts (default: "
+	    "random, per process)", 1 },
+	{ "new-ticket-key", OPT_NEW_TICKET_KEY, "FILE", 0,
+	    "Write a new random ticket key to FILE (mode 0600) and exit", 1 },
+	{ NULL, 0, NULL, 0, "Client certificates:", 2 },
+	{ "ca", OPT_CA, "FILE", 0,
+	    "CAs that client certificates must chain to (PEM); asks "
+	    "clients for a certificate", 2 },
+	{ "crl", OPT_CRL, "FILE", 0, "Revocation list(s) for --ca (PEM)", 2 },
+	{ "verify", OPT_VERIFY, "MODE", 0,
+	    "require, optional, optional-no-ca or none (default: require "
+	    "with --ca, else none)", 2 },
+	{ NULL, 0, NULL, 0, "TLS:", 3 },
+	{ "priority", OPT_PRIORITY, "STRING", 0,
+	    "GnuTLS priority string (default: TLS 1.2 and 1.3, AEAD "
+	    "ciphers, forward secrecy)", 3 },
+	{ "alpn", OPT_ALPN, "LIST", 0,
+	    "Comma-separated ALPN protocols; a client offering only others "
+	    "is refused; \"\" for none (default: http/1.1)", 3 },
+	{ "handshake-timeout", OPT_HS_TIMEOUT, "SECONDS", 0,
+	    "Give up a handshake after SECONDS (default: 10)", 3 },
+	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SECONDS", 0,
+	    "Close a connection idle for SECONDS (default: 300)", 3 },
+	{ NULL, 0, NULL, 0,
+	    "Own listener (when neither systemd nor inetd passed a "
+	    "socket):", 4 },
+	{ "listen", 'l', "ADDR:PORT", 0,
+	    "Listen on ADDR:PORT, [IPv6]:PORT or *:PORT; repeatable", 4 },
+	{ "max-conns", OPT_MAX_CONNS, "N", 0,
+	    "Serve at most N connections at once (default: 256)", 4 },
+	{ "user", 'u', "USER", 0,
+	    "Switch to USER after binding and loading keys", 4 },
+	{ NULL, 0, NULL, 0, "Logging:", 5 },
+	{ "verbose", 'v', NULL, 0,
+	    "One line per connection; twice: debug", 5 },
+	{ "quiet", 'q', NULL, 0, "Only fatal errors", 5 },
+	{ "syslog", OPT_SYSLOG, NULL, 0,
+	    "Log to syslog (automatic when fd 2 is the client socket)", 5 },
+	{ "no-syslog", OPT_NO_SYSLOG, NULL, 0, "Log to stderr", 5 },
+	{ NULL, 0, NULL, 0, "Informational:", -1 },
+	{ NULL, 0, NULL, 0, NULL, 0 },
+};
+
+static int
+parse_uint(const char *s, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static error_t
+parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	unsigned long v;
+
+	switch (key) {
+	case 'c':
+		if (cfg->tls.npairs == TLS_PAIRS_MAX)
+			argp_error(state, "at most %d --cert", TLS_PAIRS_MAX);
+		cfg->tls.cert[cfg->tls.npairs++] = arg;
+		break;
+	case 'k':
+		if (cfg->nkeys == cfg->tls.npairs)
+			argp_error(state, "--key %s follows no --cert of its "
+			    "own", arg);
+		cfg->tls.key[cfg->nkeys++] = arg;
+		break;
+	case OPT_CA:
+		cfg->tls.ca = arg;
+		break;
+	case OPT_CRL:
+		cfg->tls.crl = arg;
+		break;
+	case OPT_VERIFY:
+		cfg->verify_set = 1;
+		if (strcmp(arg, "require") == 0)
+			cfg->tls.verify = TLS_VERIFY_REQUIRE;
+		else if (strcmp(arg, "optional") == 0)
+			cfg->tls.verify = TLS_VERIFY_OPTIONAL;
+		else if (strcmp(arg, "optional-no-ca") == 0)
+			cfg->tls.verify = TLS_VERIFY_OPTIONAL_NO_CA;
+		else if (strcmp(arg, "none") == 0)
+			cfg->tls.verify = TLS_VERIFY_NONE;
+		else
+			argp_error(state, "--verify: want require, optional, "
+			    "optional-no-ca or none, not \"%s\"", arg);
+		break;
+	case OPT_PRIORITY:
+		cfg->tls.priority = arg;
+		break;
+	case OPT_ALPN:
+		cfg->tls.alpn = arg;
+		break;
+	case OPT_TICKET_KEY:
+		cfg->tls.ticket_key = arg;
+		break;
+	case OPT_NEW_TICKET_KEY:
+		cfg->new_ticket_key = arg;
+		break;
+	case OPT_HS_TIMEOUT:
+		if (parse_uint(arg, 1, 3600, &v) == -1)
+			argp_error(state, "--handshake-timeout: want 1 to "
+			    "3600 seconds, not \"%s\"", arg);
+		cfg->tls.handshake_ms = v * 1000;
+		break;
+	case OPT_IDLE_TIMEOUT:
+		if (parse_uint(arg, 1, 86400, &v) == -1)
+			argp_error(state, "--idle-timeout: want 1 to 86400 "
+			    "seconds, not \"%s\"", arg);
+		cfg->idle_ms = v * 1000;
+		break;
+	case 'l':
+		if (cfg->nlisten == LISTEN_MAX)
+			argp_error(state, "at most %d --listen", LISTEN_MAX);
+		cfg->listen[cfg->nlisten++] = arg;
+		break;
+	case OPT_MAX_CONNS:
+		if (parse_uint(arg, 1, 1000000, &v) == -1)
+			argp_error(state, "--max-conns: want 1 to 1000000, "
+			    "not \"%s\"", arg);
+		cfg->max_conns = v;
+		break;
+	case 'u':
+		cfg->user = arg;
+		break;
+	case 'v':
+		cfg->verbosity++;
+		break;
+	case 'q':
+		cfg->verbosity = 0;
+		break;
+	case OPT_SYSLOG:
+		cfg->use_syslog = 1;
+		break;
+	case OPT_NO_SYSLOG:
+		cfg->use_syslog = 0;
+		break;
+	case ARGP_KEY_NO_ARGS:
+		if (cfg->new_ticket_key == NULL)
+			argp_error(state, "no COMMAND to run");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* A usage error found after argp_parse(), worded as argp does. */
+static _Noreturn void
+usage_error(const char *msg)
+{
+	fprintf(stderr, "%s: %s\nTry `%s --help' for more information.\n",
+	    program_invocation_short_name, msg,
+	    program_invocation_short_name);
+	exit(EX_USAGE);
+}
+
+static void
+check_config(struct config *cfg)
+{
+	if (cfg->tls.npairs == 0)
+		usage_error("no --cert");
+	if (!cfg->verify_set)
+		cfg->tls.verify = cfg->tls.ca ? TLS_VERIFY_REQUIRE :
+		    TLS_VERIFY_NONE;
+	if ((cfg->tls.verify == TLS_VERIFY_REQUIRE ||
+	    cfg->tls.verify == TLS_VERIFY_OPTIONAL) && cfg->tls.ca == NULL)
+		usage_error("--verify require and optional need --ca");
+	if (cfg->tls.crl != NULL && cfg->tls.ca == NULL)
+		usage_error("--crl needs --ca");
+}
+
+static const struct argp argp = {
+	options, parse_opt, "-- COMMAND [ARG...]",
+	"Serve TLS on a socket from systemd (LISTEN_FDS), inetd (fd 0) or "
+	"--listen, verify the client certificate, and run COMMAND on a "
+	"socketpair with the certificate in SSL_CLIENT_* variables.",
+	NULL, NULL, NULL,
+};
+
+/*
+ * The connection source.
+ */
+
+static int
+is_listening(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof v;
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 &&
+	    v != 0;
+}
+
+static int
+is_connected_socket(int fd)
+{
+	struct stat st;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return 0;
+	return getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
+}
+
+/*
+ * systemd's LISTEN_FDS, for this very process (LISTEN_PID).  Returns
+ * the number of fds from SD_FDS_START on, or 0.
+ */
+static int
+sd_fds(void)
+{
+	const char *s = getenv("LISTEN_FDS"), *p = getenv("LISTEN_PID");
+	unsigned long n, pid;
+	int i;
+
+	if (s == NULL)
+		return 0;
+	if (parse_uint(s, 1, LISTEN_MAX, &n) == -1)
+		fatalx(EX_USAGE, "LISTEN_FDS=%s: want 1 to %d", s,
+		    LISTEN_MAX);
+	if (p != NULL && (parse_uint(p, 1, (unsigned long)-1, &pid) == -1 ||
+	    pid != (unsigned long)getpid()))
+		return 0;
+	for (i = 0; i < (int)n; i++)
+		if (fcntl(SD_FDS_START + i, F_SETFD, FD_CLOEXEC) == -1)
+			fatal(EX_OSERR, "LISTEN_FDS fd %d", SD_FDS_START + i);
+	return (int)n;
+}
+
+static int
+listen_on(const char *spec)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256];
+	const char *colon, *port, *h;
+	size_t hl;
+	int fd = -1, one = 1, e;
+
+	if ((colon = strrchr(spec, ':')) == NULL)
+		fatalx(EX_USAGE, "--listen %s: want ADDR:PORT", spec);
+	port = colon + 1;
+	h = spec;
+	hl = colon - spec;
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof host)
+		fatalx(EX_USAGE, "--listen %s: address too long", spec);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
+	if ((e = getaddrinfo(hl == 0 || strcmp(host, "*") == 0 ? NULL : host,
+	    port, &hints, &res)) != 0)
+		fatalx(EX_USAGE, "--listen %s: %s", spec, gai_strerror(e));
+	/* The first address that binds: "*" gives IPv6 dual-stack first. */
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 128) == 0)
+			break;
+		e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		fatal(EX_OSERR, "listen on %s", spec);
+	return fd;
+}
+
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return;
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx(EX_USAGE, "unknown user %s", user);
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+		fatal(EX_OSERR, "switch to user %s", user);
+	if (setuid(0) != -1 && pw->pw_uid != 0)
+		fatalx(EX_OSERR, "could regain root after switching to %s",
+		    user);
+}
+
+/*
+ * One connection.
+ */
+
+static void
+log_conn(const struct tls_conn *c, const char *peer, const char *subject,
+    const struct timespec *t0, const char *result)
+{
+	struct timespec t1;
+	double secs;
+
+	if (log_verbosity < 2)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	log_info("%s sni=%s %s %s verify=%s subject=\"%s\" in=%llu out=%llu "
+	    "time=%.3fs %s", peer, c->sni[0] ? c->sni : "-",
+	    c->s ? tls_protocol(c) : "-", c->s ? tls_cipher(c) : "-",
+	    c->verify, subject, (unsigned long long)c->bytes_in,
+	    (unsigned long long)c->bytes_out, secs, result);
+}
+
+static int
+same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Handshake on fd, then fork the relay and exec COMMAND.  Never
+ * returns.
+ */
+static _Noreturn void
+serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
+{
+	static struct tls_conn c;
+	struct timespec t0;
+	const gnutls_datum_t *certs;
+	char peer[128], subject[512] = "";
+	unsigned n = 0;
+	int sp[2], r, err_is_sock;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (certenv_clear() == -1 || certenv_addrs(fd, peer, sizeof peer) ==
+	    -1)
+		fatal(EX_OSERR, "environment");
+	r = tls_accept(&c, ctx, fd);
+	if (c.have_cert &&
+	    (certs = gnutls_certificate_get_peers(c.s, &n)) != NULL && n > 0)
+		certenv_subject(&certs[0], subject, sizeof subject);
+	if (r != TLS_OK) {
+		log_conn(&c, peer, subject, &t0, "handshake failed");
+		switch (r) {
+		case TLS_ERR_CERT:
+			fatalx(EX_CERT, "%s: client certificate: %s", peer,
+			    tls_conn_error(&c));
+		case TLS_ERR_SYS:
+			fatal(EX_OSERR, "%s: TLS session", peer);
+		default:
+			fatalx(EX_TLS, "%s: handshake: %s", peer,
+			    tls_conn_error(&c));
+		}
+	}
+	log_debug("%s: handshake done: %s %s verify=%s", peer,
+	    tls_protocol(&c), tls_cipher(&c), c.verify);
+	if (tls_export_env(&c) == -1)
+		fatal(EX_OSERR, "environment");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal(EX_OSERR, "socketpair");
+	/*
+	 * Fork twice: the relay is adopted by init, so COMMAND never sees
+	 * a child it did not make.
+	 */
+	if ((pid = fork()) == -1)
+		fatal(EX_OSERR, "fork");
+	if (pid == 0) {
+		if ((pid = fork()) == -1)
+			fatal(EX_OSERR, "fork");
+		if (pid != 0)
+			_exit(0);
+		close(sp[0]);
+		signal(SIGPIPE, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		r = tls_relay(&c, sp[1], cfg->idle_ms);
+		if (r == -1)
+			log_debug("%s: %s", peer, c.err);
+		log_conn(&c, peer, subject, &t0, r == 0 ? "ok" : c.err);
+		_exit(r == 0 ? 0 : EX_IOERR);
+	}
+	while (waitpid(pid, &r, 0) == -1 && errno == EINTR)
+		;
+	close(sp[1]);
+	/*
+	 * COMMAND gets the socketpair on 0 and 1; on 2 as well when fd 2
+	 * was the client socket (inetd), so that it logs the way we do.
+	 */
+	err_is_sock = same_file(2, fd);
+	if (dup2(sp[0], 0) == -1 || dup2(sp[0], 1) == -1 ||
+	    (err_is_sock && dup2(sp[0], 2) == -1))
+		fatal(EX_OSERR, "dup2");
+	if (sp[0] > 2)
+		close(sp[0]);
+	if (fd > 2)
+		close(fd);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	execvp(cfg->child[0], cfg->child);
+	fatal(errno == ENOENT ? EX_NOTFOUND : EX_NOEXEC, "exec %s",
+	    cfg->child[0]);
+}
+
+/*
+ * The accept loop, for --listen and systemd Accept=no.
+ */
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+}
+
+static _Noreturn void
+accept_loop(const int *lfd, int nl, const struct config *cfg,
+    struct tls_ctx *ctx)
+{
+	struct pollfd pfd[LISTEN_MAX];
+	struct sigaction sa;
+	struct tls_ctx fresh;
+	sigset_t block, orig;
+	unsigned active = 0;
+	pid_t pid;
+	int i, fd, r, full = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &block, &orig) == -1)
+		fatal(EX_OSERR, "sigprocmask");
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < nl; i++) {
+		r = fcntl(lfd[i], F_GETFL);
+		if (r == -1 || fcntl(lfd[i], F_SETFL, r | O_NONBLOCK) == -1)
+			fatal(EX_OSERR, "listening socket");
+	}
+	log_debug("accepting connections on %d socket(s)", nl);
+
+	while (!got_term) {
+		got_chld = 0;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			if (active > 0)
+				active--;
+		if (got_hup) {
+			got_hup = 0;
+			if (tls_ctx_load(&fresh, &cfg->tls) == -1) {
+				log_warnx("reload failed, keeping the old "
+				    "credentials: %s", fresh.err);
+			} else {
+				tls_ctx_free(ctx);
+				*ctx = fresh;
+				log_info("reloaded certificates, keys, CA "
+				    "and CRL");
+			}
+		}
+		if (active >= cfg->max_conns && !full) {
+			log_warnx("%u connections: not accepting more",
+			    active);
+			full = 1;
+		} else if (active < cfg->max_conns) {
+			full = 0;
+		}
+		for (i = 0; i < nl; i++) {
+			pfd[i].fd = full ? -1 : lfd[i];
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		r = ppoll(pfd, nl, NULL, &orig);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal(EX_OSERR, "poll");
+		}
+		for (i = 0; i < nl && active < cfg->max_conns; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			fd = accept4(lfd[i], NULL, NULL, SOCK_CLOEXEC);
+			if (fd == -1) {
+				if (errno != EAGAIN && errno != EINTR &&
+				    errno != ECONNABORTED)
+					log_warn("accept");
+				continue;
+			}
+			if ((pid = fork()) == -1) {
+				log_warn("fork");
+				close(fd);
+				continue;
+			}
+			if (pid == 0) {
+				signal(SIGTERM, SIG_DFL);
+				signal(SIGINT, SIG_DFL);
+				signal(SIGCHLD, SIG_DFL);
+				/* A reload of the server is not for us. */
+				signal(SIGHUP, SIG_IGN);
+				sigprocmask(SIG_SETMASK, &orig, NULL);
+				for (r = 0; r < nl; r++)
+					close(lfd[r]);
+				serve(fd, cfg, ctx);
+			}
+			close(fd);
+			active++;
+		}
+	}
+
+	/* SIGTERM: stop accepting, let running connections finish. */
+	for (i = 0; i < nl; i++)
+		close(lfd[i]);
+	log_info("stopping: waiting for %u connection(s)", active);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	exit(0);
+}
 
 int
-main(void)
+main(int argc, char *argv[])
 {
-	fputs("tlsfront: under construction\n", stderr);
-	return 70;
+	static struct config cfg;
+	static struct tls_ctx ctx;
+	int lfd[LISTEN_MAX];
+	int idx, nsd, i, nl = 0, conn = -1;
+	size_t k;
+
+	cfg.verbosity = 1;
+	cfg.idle_ms = 300 * 1000;
+	cfg.max_conns = 256;
+	cfg.tls.priority = DEFAULT_PRIORITY;
+	cfg.tls.alpn = "http/1.1";
+	cfg.tls.handshake_ms = 10 * 1000;
+	log_init(argv[0], 1, 0);
+	argp_parse(&argp, argc, argv, ARGP_NO_ARGS, &idx, &cfg);
+	cfg.child = argv + idx;
+	log_init(argv[0], cfg.verbosity, cfg.use_syslog);
+
+	if (cfg.new_ticket_key != NULL) {
+		if (tls_ticket_key_new(cfg.new_ticket_key) == -1)
+			fatal(EX_CANTCREAT, "%s", cfg.new_ticket_key);
+		if (cfg.child[0] == NULL)
+			exit(0);
+	}
+	check_config(&cfg);
+	for (k = cfg.nkeys; k < cfg.tls.npairs; k++)
+		cfg.tls.key[k] = cfg.tls.cert[k];
+	if (tls_priority_check(&ctx, cfg.tls.priority) == -1)
+		fatalx(EX_USAGE, "--priority: %s", ctx.err);
+
+	/* Where the connection comes from: systemd, inetd, --listen. */
+	if ((nsd = sd_fds()) > 0) {
+		for (i = 0; i < nsd; i++) {
+			if (is_listening(SD_FDS_START + i))
+				lfd[nl++] = SD_FDS_START + i;
+			else if (conn == -1)
+				conn = SD_FDS_START + i;
+			else
+				fatalx(EX_USAGE, "LISTEN_FDS: more than one "
+				    "connected socket");
+		}
+		if (conn != -1 && nl > 0)
+			fatalx(EX_USAGE, "LISTEN_FDS: both connected and "
+			    "listening sockets");
+	} else if (is_connected_socket(0)) {
+		conn = 0;
+	} else if (cfg.nlisten > 0) {
+		for (k = 0; k < cfg.nlisten; k++)
+			lfd[nl++] = listen_on(cfg.listen[k]);
+	} else {
+		fatalx(EX_USAGE, "no connection: fd 0 is not a connected "
+		    "socket, LISTEN_FDS is unset and there is no --listen");
+	}
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+
+	if (tls_ctx_load(&ctx, &cfg.tls) == -1)
+		fatalx(EX_CONFIG, "%s", ctx.err);
+	drop_privileges(cfg.user);
+	if (conn != -1)
+		serve(conn, &cfg, &ctx);
+	accept_loop(lfd, nl, &cfg, &ctx);
 }

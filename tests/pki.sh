@@ -52,3 +52,44 @@ cert client ca 'cn = "alice"' 'organization = "Example"' \
     'expiration_days = 3650' 'serial = 4660'
 [ -s client.der ] || certtool --certificate-info --infile client.pem \
     --outder --outfile client.der 2>/dev/null
+
+# For tlsfront's tests:
+#   fakeca.pem fakeclient.pem   CN=alice again, from a CA nobody trusts
+#   expired.pem future.pem      from ca, validity over / not yet begun
+#   revoked.pem crl.pem         from ca, revoked in ca's CRL
+#   bob.pem                     from ca, with DNS and e-mail SANs
+#   server2.pem                 CN=other.test, for SNI
+key fakeca.key
+cert fakeca self 'cn = "Test CA"' 'organization = "certcookie tests"' \
+    ca cert_signing_key crl_signing_key 'expiration_days = 3650' \
+    'serial = 1'
+key fakeclient.key
+cert fakeclient fakeca 'cn = "alice"' 'organization = "Example"' \
+    tls_www_client signing_key 'expiration_days = 3650' 'serial = 4660'
+key expired.key
+cert expired ca 'cn = "old"' tls_www_client signing_key \
+    'activation_date = "2001-01-01 00:00:00 UTC"' \
+    'expiration_date = "2002-01-01 00:00:00 UTC"' 'serial = 4662'
+key future.key
+cert future ca 'cn = "future"' tls_www_client signing_key \
+    'activation_date = "2090-01-01 00:00:00 UTC"' \
+    'expiration_date = "2091-01-01 00:00:00 UTC"' 'serial = 4663'
+key revoked.key
+cert revoked ca 'cn = "mallory"' tls_www_client signing_key \
+    'expiration_days = 3650' 'serial = 4661'
+[ -s crl.pem ] || {
+	printf '%s\n' 'crl_next_update = 3650' 'crl_number = 1' > crl.tmpl
+	certtool --generate-crl --load-ca-privkey ca.key \
+	    --load-ca-certificate ca.pem --load-certificate revoked.pem \
+	    --template crl.tmpl --outfile crl.pem 2>/dev/null
+	rm -f crl.tmpl
+}
+key bob.key
+cert bob ca 'cn = "bob"' 'organization = "Example"' \
+    'dns_name = "bob.example.org"' 'dns_name = "www.bob.example.org"' \
+    'email = "bob@example.org"' tls_www_client signing_key \
+    'expiration_days = 3650' 'serial = 255'
+key server2.key
+cert server2 ca 'cn = "other.test"' 'dns_name = "other.test"' \
+    tls_www_server signing_key encryption_key 'expiration_days = 3650' \
+    'serial = 3'

@@ -1,0 +1,308 @@
+/* The client certificate and the connection as mod_ssl/CGI variables. */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "certenv.h"
+
+extern char **environ;
+
+static const char *const cgi_names[] = {
+	"REMOTE_ADDR", "REMOTE_PORT", "SERVER_ADDR", "SERVER_PORT",
+};
+
+static int
+is_ours(const char *entry, size_t namelen)
+{
+	size_t i;
+
+	if (namelen >= 4 && memcmp(entry, "SSL_", 4) == 0)
+		return 1;
+	for (i = 0; i < sizeof cgi_names / sizeof cgi_names[0]; i++)
+		if (strlen(cgi_names[i]) == namelen &&
+		    memcmp(entry, cgi_names[i], namelen) == 0)
+			return 1;
+	return 0;
+}
+
+int
+certenv_clear(void)
+{
+	char name[256];
+	char **e;
+	const char *eq;
+	size_t n;
+	int again = 1;
+
+	/* unsetenv() reshuffles environ: start over after each removal. */
+	while (again) {
+		again = 0;
+		for (e = environ; e != NULL && *e != NULL; e++) {
+			eq = strchr(*e, '=');
+			n = eq ? (size_t)(eq - *e) : strlen(*e);
+			if (!is_ours(*e, n))
+				continue;
+			if (n >= sizeof name) {
+				/* Too long to copy: drop the entry itself. */
+				char **d;
+
+				for (d = e; *d != NULL; d++)
+					d[0] = d[1];
+				again = 1;
+				break;
+			}
+			memcpy(name, *e, n);
+			name[n] = '\0';
+			unsetenv(name);
+			again = 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+setenv_datum(const char *name, const gnutls_datum_t *d)
+{
+	char *v;
+	int r;
+
+	if ((v = malloc(d->size + 1)) == NULL)
+		return -1;
+	memcpy(v, d->data, d->size);
+	v[d->size] = '\0';
+	r = setenv(name, v, 1);
+	free(v);
+	return r;
+}
+
+static int
+setenv_pem(const char *name, const gnutls_datum_t *der)
+{
+	gnutls_datum_t pem;
+	int r;
+
+	if (gnutls_pem_base64_encode2("CERTIFICATE", der, &pem) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* GnuTLS ends the PEM with a newline; mod_ssl does too. */
+	r = setenv_datum(name, &pem);
+	gnutls_free(pem.data);
+	return r;
+}
+
+/* OpenSSL's ASN1_TIME_print format, which mod_ssl exports. */
+static int
+setenv_time(const char *name, time_t t)
+{
+	char buf[64];
+	struct tm tm;
+
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	strftime(buf, sizeof buf, "%b %e %H:%M:%S %Y GMT", &tm);
+	return setenv(name, buf, 1);
+}
+
+static int
+setenv_serial(gnutls_x509_crt_t crt)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char ser[64];
+	char out[2 * sizeof ser + 1];
+	size_t len = sizeof ser, i, o = 0;
+
+	if (gnutls_x509_crt_get_serial(crt, ser, &len) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Leading zero octets only carry the DER sign; OpenSSL drops them. */
+	for (i = 0; i + 1 < len && ser[i] == 0; i++)
+		;
+	for (; i < len; i++) {
+		out[o++] = hex[ser[i] >> 4];
+		out[o++] = hex[ser[i] & 15];
+	}
+	out[o] = '\0';
+	return setenv("SSL_CLIENT_M_SERIAL", out, 1);
+}
+
+static int
+setenv_sans(gnutls_x509_crt_t crt)
+{
+	char val[1024], name[64];
+	size_t len;
+	unsigned i, ndns = 0, nmail = 0;
+	int type;
+
+	for (i = 0;; i++) {
+		len = sizeof val - 1;
+		type = gnutls_x509_crt_get_subject_alt_name(crt, i, val, &len,
+		    NULL);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue;
+		if (type < 0)
+			break;
+		val[len] = '\0';
+		/* A name with a NUL inside cannot be exported faithfully. */
+		if (strlen(val) != len)
+			continue;
+		if (type == GNUTLS_SAN_DNSNAME)
+			snprintf(name, sizeof name, "SSL_CLIENT_SAN_DNS_%u",
+			    ndns++);
+		else if (type == GNUTLS_SAN_RFC822NAME)
+			snprintf(name, sizeof name, "SSL_CLIENT_SAN_Email_%u",
+			    nmail++);
+		else
+			continue;
+		if (setenv(name, val, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+certenv_client(const gnutls_datum_t *chain, unsigned n)
+{
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t dn = { NULL, 0 };
+	char name[64];
+	unsigned i;
+	int r = -1;
+
+	if (n == 0)
+		return 0;
+	if (gnutls_x509_crt_init(&crt) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (setenv_pem("SSL_CLIENT_CERT", &chain[0]) == -1)
+		goto fail;
+	for (i = 1; i < n; i++) {
+		snprintf(name, sizeof name, "SSL_CLIENT_CERT_CHAIN_%u", i - 1);
+		if (setenv_pem(name, &chain[i]) == -1)
+			goto fail;
+	}
+	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+		if (setenv_datum("SSL_CLIENT_S_DN", &dn) == -1)
+			goto fail;
+		gnutls_free(dn.data);
+		dn.data = NULL;
+	}
+	if (gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) >= 0) {
+		if (setenv_datum("SSL_CLIENT_I_DN", &dn) == -1)
+			goto fail;
+		gnutls_free(dn.data);
+		dn.data = NULL;
+	}
+	if (setenv_serial(crt) == -1 ||
+	    setenv_time("SSL_CLIENT_V_START",
+	    gnutls_x509_crt_get_activation_time(crt)) == -1 ||
+	    setenv_time("SSL_CLIENT_V_END",
+	    gnutls_x509_crt_get_expiration_time(crt)) == -1 ||
+	    setenv_sans(crt) == -1)
+		goto fail;
+	r = 0;
+fail:
+	gnutls_free(dn.data);
+	gnutls_x509_crt_deinit(crt);
+	return r;
+}
+
+int
+certenv_subject(const gnutls_datum_t *der, char *buf, size_t len)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn;
+	int r = -1;
+
+	if (len == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return -1;
+	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+		snprintf(buf, len, "%.*s", (int)dn.size, (char *)dn.data);
+		gnutls_free(dn.data);
+		r = 0;
+	}
+	gnutls_x509_crt_deinit(crt);
+	return r;
+}
+
+/* Numeric host and port of sa; IPv4-mapped IPv6 shown as IPv4. */
+static int
+addr_str(const struct sockaddr_storage *ss, socklen_t len, char *host,
+    size_t hostlen, char *port, size_t portlen)
+{
+	struct sockaddr_in sin;
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr *sa = (const struct sockaddr *)ss;
+
+	if (ss->ss_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			memset(&sin, 0, sizeof sin);
+			sin.sin_family = AF_INET;
+			sin.sin_port = s6->sin6_port;
+			memcpy(&sin.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+			sa = (const struct sockaddr *)&sin;
+			len = sizeof sin;
+		}
+	} else if (ss->ss_family != AF_INET) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	if (getnameinfo(sa, len, host, hostlen, port, portlen,
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sa->sa_family;
+}
+
+int
+certenv_addrs(int fd, char *peer, size_t peerlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	int af;
+
+	snprintf(peer, peerlen, "-");
+	len = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    (af = addr_str(&ss, len, host, sizeof host, port,
+	    sizeof port)) != -1) {
+		if (setenv("REMOTE_ADDR", host, 1) == -1 ||
+		    setenv("REMOTE_PORT", port, 1) == -1)
+			return -1;
+		snprintf(peer, peerlen, af == AF_INET6 ? "[%s]:%s" : "%s:%s",
+		    host, port);
+	}
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    addr_str(&ss, len, host, sizeof host, port, sizeof port) != -1) {
+		if (setenv("SERVER_ADDR", host, 1) == -1 ||
+		    setenv("SERVER_PORT", port, 1) == -1)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,489 @@
+/* GnuTLS server side: credentials, handshake, client verification. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "certenv.h"
+#include "tls.h"
+
+int
+tls_priority_check(struct tls_ctx *ctx, const char *prio)
+{
+	gnutls_priority_t p;
+	const char *pos = NULL;
+	int r;
+
+	if ((r = gnutls_priority_init(&p, prio, &pos)) < 0) {
+		snprintf(ctx->err, sizeof ctx->err,
+		    "bad priority string at \"%s\": %s", pos ? pos : prio,
+		    gnutls_strerror(r));
+		errno = EINVAL;
+		return -1;
+	}
+	gnutls_priority_deinit(p);
+	return 0;
+}
+
+/* The size of the keys GnuTLS makes itself; a key file must match. */
+static unsigned
+ticket_key_size(void)
+{
+	gnutls_datum_t k;
+	unsigned n;
+
+	if (gnutls_session_ticket_key_generate(&k) < 0)
+		return 0;
+	n = k.size;
+	gnutls_memset(k.data, 0, k.size);
+	gnutls_free(k.data);
+	return n;
+}
+
+static int
+ticket_key_read(struct tls_ctx *ctx, const char *path)
+{
+	struct stat st;
+	unsigned want = ticket_key_size();
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(ctx->err, sizeof ctx->err, "%s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || want == 0 || st.st_size != (off_t)want) {
+		snprintf(ctx->err, sizeof ctx->err,
+		    "%s: not a ticket key (want %u bytes, made by "
+		    "--new-ticket-key)", path, want);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((ctx->ticket.data = gnutls_malloc(want)) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	n = read(fd, ctx->ticket.data, want);
+	close(fd);
+	if (n != (ssize_t)want) {
+		snprintf(ctx->err, sizeof ctx->err, "%s: short read", path);
+		errno = EIO;
+		return -1;
+	}
+	ctx->ticket.size = want;
+	return 0;
+}
+
+int
+tls_ticket_key_new(const char *path)
+{
+	gnutls_datum_t k;
+	ssize_t n;
+	int fd, e;
+
+	if (gnutls_session_ticket_key_generate(&k) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		e = errno;
+		gnutls_free(k.data);
+		errno = e;
+		return -1;
+	}
+	n = write(fd, k.data, k.size);
+	e = errno;
+	gnutls_memset(k.data, 0, k.size);
+	if (n != (ssize_t)k.size || close(fd) == -1) {
+		gnutls_free(k.data);
+		unlink(path);
+		errno = n == -1 ? e : EIO;
+		return -1;
+	}
+	gnutls_free(k.data);
+	return 0;
+}
+
+static int
+alpn_parse(struct tls_ctx *ctx, const char *list)
+{
+	char *p, *q;
+
+	ctx->nalpn = 0;
+	if (list == NULL || *list == '\0')
+		return 0;
+	if (strlen(list) >= sizeof ctx->alpn_buf) {
+		snprintf(ctx->err, sizeof ctx->err, "ALPN list too long");
+		errno = EINVAL;
+		return -1;
+	}
+	strcpy(ctx->alpn_buf, list);
+	for (p = ctx->alpn_buf; p != NULL; p = q) {
+		if ((q = strchr(p, ',')) != NULL)
+			*q++ = '\0';
+		if (*p == '\0' || ctx->nalpn == TLS_ALPN_MAX) {
+			snprintf(ctx->err, sizeof ctx->err,
+			    "bad ALPN list \"%s\"", list);
+			errno = EINVAL;
+			return -1;
+		}
+		ctx->alpn[ctx->nalpn].data = (unsigned char *)p;
+		ctx->alpn[ctx->nalpn].size = strlen(p);
+		ctx->nalpn++;
+	}
+	return 0;
+}
+
+static int verify_cb(gnutls_session_t);
+
+int
+tls_ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg)
+{
+	const char *pos = NULL;
+	size_t i;
+	int r;
+
+	memset(ctx, 0, sizeof *ctx);
+	ctx->verify = cfg->verify;
+	ctx->handshake_ms = cfg->handshake_ms;
+	if (gnutls_certificate_allocate_credentials(&ctx->cred) < 0) {
+		snprintf(ctx->err, sizeof ctx->err, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	/*
+	 * Several pairs in one credentials structure: GnuTLS picks the
+	 * one whose names match the client's SNI, else the first.
+	 */
+	for (i = 0; i < cfg->npairs; i++) {
+		r = gnutls_certificate_set_x509_key_file2(ctx->cred,
+		    cfg->cert[i], cfg->key[i], GNUTLS_X509_FMT_PEM, NULL, 0);
+		if (r < 0) {
+			snprintf(ctx->err, sizeof ctx->err,
+			    "certificate %s with key %s: %s", cfg->cert[i],
+			    cfg->key[i], gnutls_strerror(r));
+			goto fail;
+		}
+	}
+	if (cfg->ca != NULL) {
+		r = gnutls_certificate_set_x509_trust_file(ctx->cred, cfg->ca,
+		    GNUTLS_X509_FMT_PEM);
+		if (r <= 0) {
+			snprintf(ctx->err, sizeof ctx->err, "CA file %s: %s",
+			    cfg->ca, r < 0 ? gnutls_strerror(r) :
+			    "no certificate in it");
+			goto fail;
+		}
+	}
+	if (cfg->crl != NULL) {
+		r = gnutls_certificate_set_x509_crl_file(ctx->cred, cfg->crl,
+		    GNUTLS_X509_FMT_PEM);
+		if (r <= 0) {
+			snprintf(ctx->err, sizeof ctx->err, "CRL file %s: %s",
+			    cfg->crl, r < 0 ? gnutls_strerror(r) :
+			    "no CRL in it");
+			goto fail;
+		}
+	}
+	gnutls_certificate_set_verify_function(ctx->cred, verify_cb);
+	if ((r = gnutls_priority_init(&ctx->prio, cfg->priority, &pos)) < 0) {
+		snprintf(ctx->err, sizeof ctx->err,
+		    "bad priority string at \"%s\": %s", pos ? pos : "",
+		    gnutls_strerror(r));
+		ctx->prio = NULL;
+		goto fail;
+	}
+	if (cfg->ticket_key != NULL) {
+		if (ticket_key_read(ctx, cfg->ticket_key) == -1)
+			goto fail;
+	} else if (gnutls_session_ticket_key_generate(&ctx->ticket) < 0) {
+		snprintf(ctx->err, sizeof ctx->err,
+		    "cannot make a ticket key");
+		goto fail;
+	}
+	if (alpn_parse(ctx, cfg->alpn) == -1)
+		goto fail;
+	return 0;
+fail:
+	tls_ctx_free(ctx);
+	errno = EINVAL;
+	return -1;
+}
+
+void
+tls_ctx_free(struct tls_ctx *ctx)
+{
+	if (ctx->cred != NULL)
+		gnutls_certificate_free_credentials(ctx->cred);
+	if (ctx->prio != NULL)
+		gnutls_priority_deinit(ctx->prio);
+	if (ctx->ticket.data != NULL) {
+		gnutls_memset(ctx->ticket.data, 0, ctx->ticket.size);
+		gnutls_free(ctx->ticket.data);
+	}
+	ctx->cred = NULL;
+	ctx->prio = NULL;
+	ctx->ticket.data = NULL;
+	ctx->ticket.size = 0;
+}
+
+/*
+ * The reason mod_ssl would give, in OpenSSL's words, for the most
+ * telling bit of a GnuTLS verification status.
+ */
+static const char *
+verify_reason(unsigned st)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*why;
+	} map[] = {
+		{ GNUTLS_CERT_REVOKED, "certificate revoked" },
+		{ GNUTLS_CERT_EXPIRED, "certificate has expired" },
+		{ GNUTLS_CERT_NOT_ACTIVATED, "certificate is not yet valid" },
+		{ GNUTLS_CERT_SIGNER_NOT_FOUND,
+		    "unable to get local issuer certificate" },
+		{ GNUTLS_CERT_SIGNER_NOT_CA, "invalid CA certificate" },
+		{ GNUTLS_CERT_PURPOSE_MISMATCH,
+		    "unsupported certificate purpose" },
+		{ GNUTLS_CERT_INSECURE_ALGORITHM,
+		    "insecure signature algorithm" },
+		{ GNUTLS_CERT_SIGNATURE_FAILURE,
+		    "certificate signature failure" },
+		{ GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
+		    "signer constraints failure" },
+		{ GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED,
+		    "CRL has expired" },
+		{ GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE,
+		    "CRL is not yet valid" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (st & map[i].bit)
+			return map[i].why;
+	return "certificate verify failed";
+}
+
+/*
+ * Verify the client certificate GnuTLS holds for the session, new or
+ * resumed, and record the result.  Returns 0 when the policy lets the
+ * connection go on, -1 when it refuses it.
+ */
+static int
+verify_peer(struct tls_conn *c)
+{
+	gnutls_typed_vdata_st purpose = {
+		GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
+		0
+	};
+	const gnutls_datum_t *certs;
+	unsigned n = 0, st = 0;
+	int r;
+
+	c->verified = 1;
+	c->have_cert = 0;
+	certs = gnutls_certificate_get_peers(c->s, &n);
+	if (c->ctx->verify == TLS_VERIFY_NONE || certs == NULL || n == 0) {
+		snprintf(c->verify, sizeof c->verify, "NONE");
+		if (c->ctx->verify == TLS_VERIFY_REQUIRE) {
+			c->rejected = 1;
+			return -1;
+		}
+		return 0;
+	}
+	c->have_cert = 1;
+	r = gnutls_certificate_verify_peers(c->s, &purpose, 1, &st);
+	if (r < 0) {
+		/* No trust list at all (optional-no-ca without --ca). */
+		st = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND;
+	}
+	if (st == 0) {
+		snprintf(c->verify, sizeof c->verify, "SUCCESS");
+		return 0;
+	}
+	snprintf(c->verify, sizeof c->verify, "FAILED:%s", verify_reason(st));
+	if (c->ctx->verify == TLS_VERIFY_OPTIONAL_NO_CA)
+		return 0;
+	c->rejected = 1;
+	return -1;
+}
+
+static int
+verify_cb(gnutls_session_t s)
+{
+	struct tls_conn *c = gnutls_session_get_ptr(s);
+
+	if (c == NULL)
+		return -1;
+	return verify_peer(c) == 0 ? 0 : -1;
+}
+
+int
+tls_accept(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
+{
+	unsigned req;
+	size_t len;
+	unsigned type;
+	int r;
+
+	memset(c, 0, sizeof *c);
+	c->fd = fd;
+	c->ctx = ctx;
+	snprintf(c->verify, sizeof c->verify, "NONE");
+	if ((r = gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) < 0) {
+		c->s = NULL;
+		c->gerr = r;
+		errno = ENOMEM;
+		return TLS_ERR_SYS;
+	}
+	gnutls_session_set_ptr(c->s, c);
+	if ((r = gnutls_priority_set(c->s, ctx->prio)) < 0 ||
+	    (r = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE,
+	    ctx->cred)) < 0 ||
+	    (r = gnutls_session_ticket_enable_server(c->s,
+	    &ctx->ticket)) < 0 ||
+	    (ctx->nalpn > 0 && (r = gnutls_alpn_set_protocols(c->s,
+	    ctx->alpn, ctx->nalpn,
+	    GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE)) < 0)) {
+		c->gerr = r;
+		errno = EINVAL;
+		return TLS_ERR_SYS;
+	}
+	switch (ctx->verify) {
+	case TLS_VERIFY_NONE:
+		req = GNUTLS_CERT_IGNORE;
+		break;
+	case TLS_VERIFY_REQUIRE:
+		req = GNUTLS_CERT_REQUIRE;
+		break;
+	default:
+		req = GNUTLS_CERT_REQUEST;
+		break;
+	}
+	gnutls_certificate_server_set_request(c->s, req);
+	/*
+	 * Under optional-no-ca, any certificate is welcome: do not name
+	 * the CAs, or a client would withhold one from another CA.
+	 */
+	if (ctx->verify == TLS_VERIFY_OPTIONAL_NO_CA)
+		gnutls_certificate_send_x509_rdn_sequence(c->s, 1);
+	gnutls_transport_set_int(c->s, fd);
+	gnutls_handshake_set_timeout(c->s, ctx->handshake_ms);
+
+	do {
+		r = gnutls_handshake(c->s);
+	} while (r < 0 && gnutls_error_is_fatal(r) == 0);
+	len = sizeof c->sni - 1;
+	if (gnutls_server_name_get(c->s, c->sni, &len, &type, 0) == 0 &&
+	    type == GNUTLS_NAME_DNS)
+		c->sni[len] = '\0';
+	else
+		c->sni[0] = '\0';
+	if (r < 0) {
+		c->gerr = r;
+		if (r != GNUTLS_E_TIMEDOUT &&
+		    r != GNUTLS_E_PREMATURE_TERMINATION &&
+		    r != GNUTLS_E_PUSH_ERROR && r != GNUTLS_E_PULL_ERROR)
+			gnutls_alert_send_appropriate(c->s, r);
+		if (c->rejected || r == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+		    r == GNUTLS_E_CERTIFICATE_REQUIRED) {
+			c->rejected = 1;
+			return TLS_ERR_CERT;
+		}
+		return TLS_ERR_HANDSHAKE;
+	}
+	/*
+	 * A resumed session skips the verify callback; GnuTLS keeps the
+	 * client's certificates in the ticket, so check them again now.
+	 */
+	if (gnutls_session_is_resumed(c->s) || !c->verified) {
+		if (verify_peer(c) == -1) {
+			c->gerr = GNUTLS_E_CERTIFICATE_ERROR;
+			gnutls_alert_send(c->s, GNUTLS_AL_FATAL,
+			    c->have_cert ? GNUTLS_A_BAD_CERTIFICATE :
+			    GNUTLS_A_CERTIFICATE_REQUIRED);
+			return TLS_ERR_CERT;
+		}
+	}
+	return TLS_OK;
+}
+
+const char *
+tls_conn_error(const struct tls_conn *c)
+{
+	if (c->rejected && c->have_cert)
+		return c->verify;
+	if (c->rejected)
+		return "no client certificate";
+	if (c->gerr == 0)
+		return "success";
+	return gnutls_strerror(c->gerr);
+}
+
+const char *
+tls_protocol(const struct tls_conn *c)
+{
+	switch (gnutls_protocol_get_version(c->s)) {
+	case GNUTLS_TLS1_0:
+		return "TLSv1";
+	case GNUTLS_TLS1_1:
+		return "TLSv1.1";
+	case GNUTLS_TLS1_2:
+		return "TLSv1.2";
+	case GNUTLS_TLS1_3:
+		return "TLSv1.3";
+	default:
+		return gnutls_protocol_get_name(
+		    gnutls_protocol_get_version(c->s));
+	}
+}
+
+const char *
+tls_cipher(const struct tls_conn *c)
+{
+	const char *n = gnutls_ciphersuite_get(c->s);
+
+	return n ? n : "-";
+}
+
+int
+tls_export_env(const struct tls_conn *c)
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+
+	if (setenv("SSL_PROTOCOL", tls_protocol(c), 1) == -1 ||
+	    setenv("SSL_CIPHER", tls_cipher(c), 1) == -1 ||
+	    setenv("SSL_SESSION_RESUMED", gnutls_session_is_resumed(c->s) ?
+	    "Resumed" : "Initial", 1) == -1 ||
+	    setenv("SSL_CLIENT_VERIFY", c->verify, 1) == -1)
+		return -1;
+	if (c->sni[0] != '\0' && setenv("SSL_TLS_SNI", c->sni, 1) == -1)
+		return -1;
+	if (!c->have_cert)
+		return 0;
+	certs = gnutls_certificate_get_peers(c->s, &n);
+	if (certs == NULL || n == 0)
+		return 0;
+	return certenv_client(certs, n);
+}
+
+void
+tls_conn_free(struct tls_conn *c)
+{
+	if (c->s != NULL)
+		gnutls_deinit(c->s);
+	c->s = NULL;
+}

@@ -1,0 +1,242 @@
+/* The relay between a TLS session and a plaintext socket. */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "tls.h"
+
+/* Four TLS records each way: fewer system calls for bulk transfers. */
+#define RELAY_BUF	(4 * 16384)
+
+enum { POLL_NET, POLL_APP };
+
+/* One buffer per direction, static: no allocation per connection. */
+static unsigned char	n2a[RELAY_BUF];	/* from the client to COMMAND */
+static unsigned char	a2n[RELAY_BUF];	/* from COMMAND to the client */
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int
+relay_fail(struct tls_conn *c, const char *what, int gerr)
+{
+	if (gerr != 0)
+		snprintf(c->err, sizeof c->err, "%s: %s", what,
+		    gnutls_strerror(gerr));
+	else
+		snprintf(c->err, sizeof c->err, "%s: %s", what,
+		    strerror(errno));
+	return -1;
+}
+
+int
+tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
+{
+	struct pollfd pfd[2];
+	size_t n2a_r = 0, n2a_w = 0, a2n_r = 0, a2n_w = 0;
+	size_t send_len = 0;	/* bytes of a send that returned AGAIN */
+	int net_eof = 0;	/* nothing more comes from the client */
+	int app_eof = 0;	/* nothing more comes from COMMAND */
+	int app_shut = 0;	/* COMMAND has been given end of file */
+	int app_gone = 0;	/* COMMAND closed its end entirely */
+	int bye_done = 0;	/* close_notify sent */
+	int recv_wants_write = 0;
+	long long last = now_ms(), left;
+	ssize_t n;
+	int progress, r;
+
+	c->err[0] = '\0';
+	if (nonblock(c->fd) == -1 || nonblock(appfd) == -1)
+		return relay_fail(c, "fcntl", 0);
+
+	for (;;) {
+		progress = 0;
+
+		/* Client to buffer, also draining GnuTLS's own buffer. */
+		recv_wants_write = 0;
+		while (!net_eof && n2a_w < sizeof n2a) {
+			r = gnutls_record_recv(c->s, n2a + n2a_w,
+			    sizeof n2a - n2a_w);
+			if (r > 0) {
+				n2a_w += r;
+				c->bytes_in += r;
+				progress = 1;
+			} else if (r == 0 ||
+			    r == GNUTLS_E_PREMATURE_TERMINATION) {
+				/* close_notify, or a plain TCP close. */
+				net_eof = 1;
+				progress = 1;
+			} else if (r == GNUTLS_E_AGAIN) {
+				recv_wants_write =
+				    gnutls_record_get_direction(c->s) == 1;
+				break;
+			} else if (r == GNUTLS_E_INTERRUPTED ||
+			    !gnutls_error_is_fatal(r)) {
+				continue;
+			} else {
+				return relay_fail(c, "receive", r);
+			}
+		}
+
+		/* Buffer to COMMAND; once it is gone, input is dropped. */
+		while (n2a_r < n2a_w && !app_gone) {
+			n = send(appfd, n2a + n2a_r, n2a_w - n2a_r,
+			    MSG_NOSIGNAL);
+			if (n > 0) {
+				n2a_r += n;
+				progress = 1;
+			} else if (n == -1 && errno == EINTR) {
+				continue;
+			} else if (n == -1 && errno == EAGAIN) {
+				break;
+			} else if (n == -1 && (errno == EPIPE ||
+			    errno == ECONNRESET)) {
+				app_gone = 1;
+			} else {
+				return relay_fail(c, "write to command", 0);
+			}
+		}
+		if (n2a_r == n2a_w || app_gone)
+			n2a_r = n2a_w = 0;
+		/* close_notify or EOF from the client: EOF to COMMAND. */
+		if (net_eof && n2a_w == 0 && !app_shut) {
+			if (!app_gone)
+				shutdown(appfd, SHUT_WR);
+			app_shut = 1;
+		}
+
+		/* COMMAND to buffer. */
+		while (!app_eof && a2n_w < sizeof a2n) {
+			n = read(appfd, a2n + a2n_w, sizeof a2n - a2n_w);
+			if (n > 0) {
+				a2n_w += n;
+				progress = 1;
+			} else if (n == 0) {
+				app_eof = 1;
+				progress = 1;
+			} else if (errno == EINTR) {
+				continue;
+			} else if (errno == EAGAIN) {
+				break;
+			} else if (errno == ECONNRESET) {
+				app_eof = app_gone = 1;
+			} else {
+				return relay_fail(c, "read from command", 0);
+			}
+		}
+
+		/* Buffer to the client, a record at a time. */
+		while (a2n_r < a2n_w) {
+			/* After AGAIN, GnuTLS wants the same call again. */
+			if (send_len > 0)
+				r = gnutls_record_send(c->s, NULL, 0);
+			else
+				r = gnutls_record_send(c->s, a2n + a2n_r,
+				    a2n_w - a2n_r);
+			if (r > 0) {
+				send_len = 0;
+				a2n_r += r;
+				c->bytes_out += r;
+				progress = 1;
+			} else if (r == GNUTLS_E_AGAIN) {
+				if (send_len == 0)
+					send_len = a2n_w - a2n_r;
+				break;
+			} else if (r == GNUTLS_E_INTERRUPTED) {
+				continue;
+			} else {
+				return relay_fail(c, "send", r);
+			}
+		}
+		if (a2n_r == a2n_w)
+			a2n_r = a2n_w = 0;
+
+		/* EOF from COMMAND, all sent: close_notify to the client. */
+		if (app_eof && a2n_w == 0 && !bye_done) {
+			r = gnutls_bye(c->s, GNUTLS_SHUT_WR);
+			if (r == 0 || (r != GNUTLS_E_AGAIN &&
+			    r != GNUTLS_E_INTERRUPTED)) {
+				bye_done = 1;
+				shutdown(c->fd, SHUT_WR);
+				progress = 1;
+			}
+		}
+
+		/* Both directions closed: the connection is over. */
+		if (bye_done && app_shut)
+			return 0;
+		/* COMMAND is gone and has had all it will ever read. */
+		if (bye_done && app_gone)
+			return 0;
+
+		if (progress) {
+			last = now_ms();
+			continue;
+		}
+
+		pfd[POLL_NET].fd = c->fd;
+		pfd[POLL_NET].events = 0;
+		if (!net_eof && n2a_w < sizeof n2a &&
+		    gnutls_record_check_pending(c->s) == 0)
+			pfd[POLL_NET].events |= recv_wants_write ? POLLOUT :
+			    POLLIN;
+		if (a2n_w > 0 || (app_eof && !bye_done))
+			pfd[POLL_NET].events |= POLLOUT;
+		pfd[POLL_APP].fd = appfd;
+		pfd[POLL_APP].events = 0;
+		if (!app_eof && a2n_w < sizeof a2n)
+			pfd[POLL_APP].events |= POLLIN;
+		if (n2a_w > 0 && !app_gone)
+			pfd[POLL_APP].events |= POLLOUT;
+		/* A closed fd would report POLLHUP forever: leave it out. */
+		if (pfd[POLL_NET].events == 0)
+			pfd[POLL_NET].fd = -1;
+		if (pfd[POLL_APP].events == 0)
+			pfd[POLL_APP].fd = -1;
+		if (pfd[POLL_NET].fd == -1 && pfd[POLL_APP].fd == -1) {
+			/* Data pending inside GnuTLS: go round again. */
+			if (gnutls_record_check_pending(c->s) > 0)
+				continue;
+			snprintf(c->err, sizeof c->err, "relay stalled");
+			return -1;
+		}
+
+		left = last + idle_ms - now_ms();
+		if (left <= 0) {
+			snprintf(c->err, sizeof c->err, "idle timeout");
+			return -1;
+		}
+		r = poll(pfd, 2, left > 1000000 ? 1000000 : (int)left);
+		if (r == -1 && errno != EINTR)
+			return relay_fail(c, "poll", 0);
+		if (r > 0 && pfd[POLL_NET].fd != -1 &&
+		    (pfd[POLL_NET].revents & POLLNVAL)) {
+			snprintf(c->err, sizeof c->err, "socket closed");
+			return -1;
+		}
+	}
+}
