@@ -296,6 +296,8 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 		const char *s;
 		size_t n;
 	} up = { NULL, 0 };
+	/* iov() may extend the last iovec: keep its length to undo that. */
+	size_t last = niov ? out->iov[niov - 1].iov_len : 0;
 
 	*upgraded = 0;
 	if (out->maxiov - out->niov < 2 * req->nfields + 6)
@@ -383,6 +385,8 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 	if (spoof && cfg->reject_spoof) {
 		out->niov = niov;
 		out->used = used;
+		if (niov)
+			out->iov[niov - 1].iov_len = last;
 		return COOKIE_SPOOF;
 	}
 	iov(out, seg, end - seg);
@@ -399,5 +403,7 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 full:
 	out->niov = niov;
 	out->used = used;
+	if (niov)
+		out->iov[niov - 1].iov_len = last;
 	return COOKIE_FULL;
 }

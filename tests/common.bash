@@ -1,4 +1,5 @@
 # Shared by the bats files: paths, PKI, ports, servers.
+bats_require_minimum_version 1.5.0
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 CERTCOOKIE=$TOP/certcookie
 TLSFRONT=$TOP/tlsfront

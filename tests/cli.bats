@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# certcookie's command line and filter mode, option by option.
+load common
+
+setup_file() {
+	pki
+}
+
+setup() {
+	PKI=$BATS_RUN_TMPDIR/pki
+	unset SSL_CLIENT_CERT SSL_CLIENT_VERIFY SSL_CLIENT_S_DN \
+	    SSL_CLIENT_DN SSL_CLIENT_I_DN SSL_CLIENT_CERT_CHAIN_0
+	GET=$BATS_TEST_TMPDIR/get.req
+	printf 'GET / HTTP/1.1\r\nHost: a\r\nCookie: x=1; CERT=forged\r\n\r\n' >"$GET"
+}
+
+# The value of cookie $1 in the Cookie field of request file $2.
+cookie() {
+	$PY - "$1" "$2" <<'PY'
+import sys
+from http.cookies import SimpleCookie
+head = open(sys.argv[2], "rb").read().split(b"\r\n\r\n")[0].decode()
+for line in head.split("\r\n")[1:]:
+    k, v = line.split(":", 1)
+    if k.lower() == "cookie":
+        c = SimpleCookie(); c.load(v.strip())
+        if sys.argv[1] in c:
+            print(c[sys.argv[1]].value)
+PY
+}
+
+sha() { sha256sum | cut -d' ' -f1; }
+
+@test "--help lists every option and --version prints the version" {
+	run "$CERTCOOKIE" --help
+	[ "$status" -eq 0 ]
+	for o in name encoding cert-env cert-file chain fields header \
+	    no-cookie reject-spoof max-header-bytes max-value-bytes \
+	    allow-unverified upgrade allow-connect connect verbose; do
+		[[ "$output" == *"--$o"* ]] || { echo "missing --$o"; false; }
+	done
+	run "$CERTCOOKIE" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "certcookie "* ]]
+}
+
+@test "usage errors exit 64 with a message" {
+	run -64 --separate-stderr "$CERTCOOKIE" --bogus
+	run -64 --separate-stderr "$CERTCOOKIE" --encoding base32
+	[[ "$stderr" == *"unknown encoding"* ]]
+	run -64 --separate-stderr "$CERTCOOKIE" --upgrade websocket,h2c
+	[[ "$stderr" == *"h2c"* ]]
+	run -64 --separate-stderr "$CERTCOOKIE" --no-cookie
+	run -64 --separate-stderr "$CERTCOOKIE" --max-header-bytes 12x
+	run -64 --separate-stderr "$CERTCOOKIE" --name 'a b'
+	run -64 --separate-stderr "$CERTCOOKIE" --connect 127.0.0.1:1 -- cat
+}
+
+@test "the default cookie is the DER in base64url, forged copies removed" {
+	"$CERTCOOKIE" --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	v=$(cookie CERT "$BATS_TEST_TMPDIR/out")
+	[[ "$v" != *[=+/]* ]]
+	[ "$(printf %s "$v" | $PY -c 'import base64,sys; v=sys.stdin.read(); sys.stdout.buffer.write(base64.urlsafe_b64decode(v+"="*(-len(v)%4)))' | sha)" = "$(sha <"$PKI/client.der")" ]
+	[ "$(cookie x "$BATS_TEST_TMPDIR/out")" = 1 ]
+	! grep -q forged "$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c '^Cookie:' "$BATS_TEST_TMPDIR/out")" -eq 1 ]
+}
+
+@test "the certificate comes from SSL_CLIENT_CERT, or --cert-env, or DER" {
+	SSL_CLIENT_CERT=$(cat "$PKI/client.pem") "$CERTCOOKIE" <"$GET" >"$BATS_TEST_TMPDIR/a"
+	MYCERT=$(cat "$PKI/client.pem") "$CERTCOOKIE" --cert-env MYCERT <"$GET" >"$BATS_TEST_TMPDIR/b"
+	"$CERTCOOKIE" --cert-file "$PKI/client.der" <"$GET" >"$BATS_TEST_TMPDIR/c"
+	a=$(cookie CERT "$BATS_TEST_TMPDIR/a")
+	[ -n "$a" ]
+	[ "$a" = "$(cookie CERT "$BATS_TEST_TMPDIR/b")" ]
+	[ "$a" = "$(cookie CERT "$BATS_TEST_TMPDIR/c")" ]
+}
+
+@test "without a certificate nothing is added but forged cookies still go" {
+	"$CERTCOOKIE" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	grep -q '^Cookie: x=1' "$BATS_TEST_TMPDIR/out"
+	! grep -q CERT "$BATS_TEST_TMPDIR/out"
+}
+
+@test "--name renames the cookie and strips that name" {
+	printf 'GET / HTTP/1.1\r\nHost: a\r\nCookie: cLiEnT=forged; CERT=kept\r\n\r\n' |
+	    "$CERTCOOKIE" --name Client --cert-file "$PKI/client.pem" >"$BATS_TEST_TMPDIR/out"
+	[ "$(cookie CERT "$BATS_TEST_TMPDIR/out")" = kept ]
+	[ "$(cookie Client "$BATS_TEST_TMPDIR/out")" = "$(sh -c '"$1" --cert-file "$2" <"$3"' _ "$CERTCOOKIE" "$PKI/client.pem" "$GET" | tr -d '\r' | sed -n 's/^Cookie: x=1; CERT=//p')" ]
+}
+
+@test "--encoding base64, pem-url and rfc9440 decode to the certificate" {
+	"$CERTCOOKIE" --encoding base64 --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/b64"
+	v=$(tr -d '\r' <"$BATS_TEST_TMPDIR/b64" | sed -n 's/^Cookie: x=1; CERT=//p')
+	[ "$(printf %s "$v" | base64 -d | sha)" = "$(sha <"$PKI/client.der")" ]
+	"$CERTCOOKIE" --encoding pem-url --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/pem"
+	v=$(tr -d '\r' <"$BATS_TEST_TMPDIR/pem" | sed -n 's/^Cookie: x=1; CERT=//p')
+	[[ "$v" == -----BEGIN%20CERTIFICATE-----%0A* ]]
+	$PY -c 'import sys,urllib.parse; sys.stdout.write(urllib.parse.unquote(sys.argv[1]))' "$v" >"$BATS_TEST_TMPDIR/pem.pem"
+	[ "$(certtool -i --infile "$BATS_TEST_TMPDIR/pem.pem" --outder | sha)" = "$(sha <"$PKI/client.der")" ]
+	"$CERTCOOKIE" --encoding rfc9440 --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/sf"
+	v=$(tr -d '\r' <"$BATS_TEST_TMPDIR/sf" | sed -n 's/^Cookie: x=1; CERT=//p')
+	[[ "$v" == :*: ]]
+	v=${v#:}
+	[ "$(printf %s "${v%:}" | base64 -d | sha)" = "$(sha <"$PKI/client.der")" ]
+}
+
+@test "an unverified certificate is withheld unless --allow-unverified" {
+	SSL_CLIENT_VERIFY=FAILED:expired "$CERTCOOKIE" --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	! grep -q CERT "$BATS_TEST_TMPDIR/out"
+	SSL_CLIENT_VERIFY=FAILED:expired "$CERTCOOKIE" --allow-unverified --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	[ -n "$(cookie CERT "$BATS_TEST_TMPDIR/out")" ]
+	[ "$(cookie CERT_VERIFY "$BATS_TEST_TMPDIR/out")" = "FAILED%3Aexpired" ]
+	SSL_CLIENT_VERIFY=SUCCESS "$CERTCOOKIE" --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	[ -n "$(cookie CERT "$BATS_TEST_TMPDIR/out")" ]
+	[ -z "$(cookie CERT_VERIFY "$BATS_TEST_TMPDIR/out")" ]
+}
+
+@test "--fields sends the certificate's subject, issuer, serial, dates, hash" {
+	SSL_CLIENT_VERIFY=SUCCESS "$CERTCOOKIE" --fields --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	[ "$(cookie CERT_S_DN "$BATS_TEST_TMPDIR/out")" = "CN%3Dalice%2CO%3DExample" ]
+	[ "$(cookie CERT_I_DN "$BATS_TEST_TMPDIR/out")" = "CN%3DTest%20CA%2CO%3Dcertcookie%20tests" ]
+	[ "$(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out")" = 1234 ]
+	[[ "$(cookie CERT_V_END "$BATS_TEST_TMPDIR/out")" == *%3A*%20GMT ]]
+	[ "$(cookie CERT_SHA256 "$BATS_TEST_TMPDIR/out")" = "$(sha <"$PKI/client.der")" ]
+	[ "$(cookie CERT_VERIFY "$BATS_TEST_TMPDIR/out")" = SUCCESS ]
+}
+
+@test "--fields without a certificate takes stunnel's SSL_CLIENT_DN" {
+	SSL_CLIENT_DN='CN=bob,O=Ex' SSL_CLIENT_I_DN='CN=CA' "$CERTCOOKIE" --fields <"$GET" >"$BATS_TEST_TMPDIR/out"
+	[ "$(cookie CERT_S_DN "$BATS_TEST_TMPDIR/out")" = "CN%3Dbob%2CO%3DEx" ]
+	[ "$(cookie CERT_I_DN "$BATS_TEST_TMPDIR/out")" = "CN%3DCA" ]
+	[ -z "$(cookie CERT "$BATS_TEST_TMPDIR/out")" ]
+}
+
+@test "--header adds the RFC 9440 field and removes client copies" {
+	printf 'GET / HTTP/1.1\r\nHost: a\r\nclient-cert: :Zm9yZ2Vk:\r\nClient-Cert-Chain: :Zm9yZ2Vk:\r\nX-Cert: evil\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" --header X-Cert --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	! grep -qi 'Zm9yZ2Vk\|evil' "$BATS_TEST_TMPDIR/out"
+	v=$(tr -d '\r' <"$BATS_TEST_TMPDIR/out" | sed -n 's/^X-Cert: ://p')
+	[ "$(printf %s "${v%:}" | base64 -d | sha)" = "$(sha <"$PKI/client.der")" ]
+	grep -q '^Cookie: CERT=' "$BATS_TEST_TMPDIR/out"
+	"$CERTCOOKIE" --header Client-Cert --no-cookie --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	! grep -qi '^Cookie' "$BATS_TEST_TMPDIR/out"
+	[ "$(grep -ci '^Client-Cert:' "$BATS_TEST_TMPDIR/out")" -eq 1 ]
+	grep -q '^X-Cert: evil' "$BATS_TEST_TMPDIR/out"
+}
+
+@test "--chain sends CERT_CHAIN and Client-Cert-Chain from SSL_CLIENT_CERT_CHAIN_n" {
+	SSL_CLIENT_CERT_CHAIN_0=$(cat "$PKI/ca.pem") "$CERTCOOKIE" --chain --header Client-Cert --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	v=$(cookie CERT_CHAIN "$BATS_TEST_TMPDIR/out")
+	[ "$(printf %s "$v" | $PY -c 'import base64,sys; v=sys.stdin.read(); sys.stdout.buffer.write(base64.urlsafe_b64decode(v+"="*(-len(v)%4)))' | sha)" = "$(certtool -i --infile "$PKI/ca.pem" --outder | sha)" ]
+	grep -q '^Client-Cert-Chain: :' "$BATS_TEST_TMPDIR/out"
+}
+
+@test "a value over --max-value-bytes is replaced by its SHA-256" {
+	run --separate-stderr "$CERTCOOKIE" --max-value-bytes 100 --cert-file "$PKI/client.pem" <"$GET"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"over --max-value-bytes"* ]]
+	printf '%s' "$output" >"$BATS_TEST_TMPDIR/out"
+	[ -z "$(cookie CERT "$BATS_TEST_TMPDIR/out")" ]
+	[ "$(cookie CERT_SHA256 "$BATS_TEST_TMPDIR/out")" = "$(sha <"$PKI/client.der")" ]
+}
+
+@test "an unreadable certificate exits 66" {
+	run -66 --separate-stderr "$CERTCOOKIE" --cert-file /nonexistent <"$GET"
+	[[ "$stderr" == *"unable to read certificate /nonexistent"* ]]
+	SSL_CLIENT_CERT=garbage run -66 --separate-stderr "$CERTCOOKIE" <"$GET"
+}
+
+@test "--reject-spoof refuses the forged request after the earlier ones" {
+	printf 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nCookie: cert=x\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" --reject-spoof --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in"
+	[[ "$output" == "GET /1 "* ]]
+	[[ "$output" != *"GET /2"* && "$output" != *"GET /3"* ]]
+	[[ "$stderr" == *"400"* ]]
+}
+
+@test "--max-header-bytes caps the head: 431, exit 65" {
+	printf 'GET / HTTP/1.1\r\nHost: a\r\nX: %0500d\r\n\r\n' 0 >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" --max-header-bytes 300 <"$BATS_TEST_TMPDIR/in"
+	[ -z "$output" ]
+	[[ "$stderr" == *"431"* ]]
+	run -0 "$CERTCOOKIE" --max-header-bytes 600 <"$BATS_TEST_TMPDIR/in"
+}
+
+@test "CONNECT is refused unless --allow-connect" {
+	printf 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
+	[[ "$stderr" == *"405"* ]]
+	run -0 "$CERTCOOKIE" --allow-connect <"$BATS_TEST_TMPDIR/in"
+	[[ "$output" == "CONNECT a:443 HTTP/1.1"* ]]
+}
+
+@test "Upgrade: h2c and HTTP2-Settings never pass; websocket does" {
+	printf 'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c, websocket\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	! grep -qi 'h2c\|^HTTP2-Settings' "$BATS_TEST_TMPDIR/out"
+	grep -q '^Upgrade: websocket' "$BATS_TEST_TMPDIR/out"
+	"$CERTCOOKIE" --upgrade '' <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	! grep -qi '^Upgrade' "$BATS_TEST_TMPDIR/out"
+}
+
+@test "bodies pass byte for byte: 64 MiB Content-Length, chunked with trailers" {
+	f=$BATS_TEST_TMPDIR/body
+	head -c $((64 << 20)) /dev/urandom >"$f"
+	{ printf 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n' $((64 << 20)); cat "$f"; printf 'GET /next HTTP/1.1\r\nHost: a\r\n\r\n'; } >"$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	$PY - "$BATS_TEST_TMPDIR/out" "$f" <<'PY'
+import sys
+out = open(sys.argv[1], "rb").read()
+body = open(sys.argv[2], "rb").read()
+head, rest = out.split(b"\r\n\r\n", 1)
+assert b"\r\nCookie: CERT=" in head
+assert rest[:len(body)] == body
+assert rest[len(body):].startswith(b"GET /next HTTP/1.1\r\n")
+PY
+	# The same through a pipe on both ends (splice).
+	cat "$BATS_TEST_TMPDIR/in" | "$CERTCOOKIE" --cert-file "$PKI/client.pem" | cat >"$BATS_TEST_TMPDIR/out2"
+	cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/out2"
+	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "a Cookie field in the trailers ends the stream: exit 65" {
+	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nCookie: CERT=evil\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
+	[[ "$output" != *evil* ]]
+	[[ "$stderr" == *trailers* ]]
+}
+
+@test "end of input inside a request exits 65 after the whole earlier ones" {
+	printf 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost:' >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
+	[[ "$output" == "GET /1 HTTP/1.1"* ]]
+	[[ "$output" != *"/2"* ]]
+}
