@@ -388,8 +388,8 @@ drop_privileges(const char *user)
  */
 
 static void
-log_conn(const struct tls_conn *c, const char *peer, const char *subject,
-    const struct timespec *t0, const char *result)
+log_conn(const struct tls_conn *c, int up, const char *peer,
+    const char *subject, const struct timespec *t0, const char *result)
 {
 	struct timespec t1;
 	double secs;
@@ -399,9 +399,10 @@ log_conn(const struct tls_conn *c, const char *peer, const char *subject,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0->tv_sec) +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-	log_info("%s sni=%s %s %s verify=%s subject=\"%s\" in=%llu out=%llu "
-	    "time=%.3fs %s", peer, c->sni[0] ? c->sni : "-",
-	    c->s ? tls_protocol(c) : "-", c->s ? tls_cipher(c) : "-",
+	log_info("%s sni=%s %s %s %s verify=%s subject=\"%s\" in=%llu "
+	    "out=%llu time=%.3fs %s", peer, c->sni[0] ? c->sni : "-",
+	    up ? tls_protocol(c) : "-", up ? tls_cipher(c) : "-",
+	    !up ? "-" : gnutls_session_is_resumed(c->s) ? "resumed" : "new",
 	    c->verify, subject, (unsigned long long)c->bytes_in,
 	    (unsigned long long)c->bytes_out, secs, result);
 }
@@ -439,7 +440,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	    (certs = gnutls_certificate_get_peers(c.s, &n)) != NULL && n > 0)
 		certenv_subject(&certs[0], subject, sizeof subject);
 	if (r != TLS_OK) {
-		log_conn(&c, peer, subject, &t0, "handshake failed");
+		log_conn(&c, 0, peer, subject, &t0, "handshake failed");
 		switch (r) {
 		case TLS_ERR_CERT:
 			fatalx(EX_CERT, "%s: client certificate: %s", peer,
@@ -478,7 +479,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 		r = tls_relay(&c, sp[1], cfg->idle_ms);
 		if (r == -1)
 			log_debug("%s: %s", peer, c.err);
-		log_conn(&c, peer, subject, &t0, r == 0 ? "ok" : c.err);
+		log_conn(&c, 1, peer, subject, &t0, r == 0 ? "ok" : c.err);
 		_exit(r == 0 ? 0 : EX_IOERR);
 	}
 	while (waitpid(pid, &r, 0) == -1 && errno == EINTR)

@@ -80,6 +80,11 @@ get() {
 
 alice=(--cert client.pem --key client.key)
 
+# novar NAME: $output has no variable NAME.
+novar() {
+	! var "$1" >/dev/null
+}
+
 # The value of variable $1 in $output (env's), one line.
 var() {
 	local line
@@ -112,4 +117,212 @@ var() {
 	    sed 's/^SSL_CLIENT_CERT=//')
 	[ "$(printf '%s\n' "$pem" | certtool --certificate-info --outder | sha256sum)" = \
 	    "$(sha256sum <client.der)" ]
+}
+
+# once_status: wait for the tlsfront of once(); its exit status in ST.
+once_status() {
+	ST=0
+	wait "$ONCE_PID" || ST=$?
+}
+
+@test "inetd (fd 0): require without a certificate: refused, status 77" {
+	once "${SRV[@]}" -- env
+	get
+	[ "$status" -ne 0 ]
+	once_status
+	[ "$ST" -eq 77 ]
+	grep -q 'no client certificate' "$BATS_TEST_TMPDIR/once.err"
+}
+
+@test "inetd: a certificate from another CA: refused, status 77" {
+	once "${SRV[@]}" -- env
+	get --cert fakeclient.pem --key fakeclient.key
+	[ "$status" -ne 0 ]
+	once_status
+	[ "$ST" -eq 77 ]
+	grep -q 'unable to get local issuer certificate' "$BATS_TEST_TMPDIR/once.err"
+}
+
+@test "inetd: an expired certificate: refused, status 77" {
+	once "${SRV[@]}" -- env
+	get --cert expired.pem --key expired.key
+	[ "$status" -ne 0 ]
+	once_status
+	[ "$ST" -eq 77 ]
+	grep -q 'certificate has expired' "$BATS_TEST_TMPDIR/once.err"
+}
+
+@test "inetd: a not yet valid certificate: refused, status 77" {
+	once "${SRV[@]}" -- env
+	get --cert future.pem --key future.key
+	[ "$status" -ne 0 ]
+	once_status
+	[ "$ST" -eq 77 ]
+	grep -q 'certificate is not yet valid' "$BATS_TEST_TMPDIR/once.err"
+}
+
+@test "inetd: a revoked certificate (CRL): refused, status 77" {
+	once "${SRV[@]}" -- env
+	get --cert revoked.pem --key revoked.key
+	[ "$status" -ne 0 ]
+	once_status
+	[ "$ST" -eq 77 ]
+	grep -q 'certificate revoked' "$BATS_TEST_TMPDIR/once.err"
+}
+
+@test "inetd: the revoked certificate passes without the CRL (control)" {
+	once --cert server.pem --key server.key --ca ca.pem -- env
+	get --cert revoked.pem --key revoked.key
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	[ "$(var SSL_CLIENT_S_DN)" = CN=mallory ]
+	once_status
+	[ "$ST" -eq 0 ]
+}
+
+@test "inetd: the exit status is COMMAND's own" {
+	once "${SRV[@]}" -- sh -c 'echo hi; exit 42'
+	get "${alice[@]}"
+	[ "$output" = hi ]
+	once_status
+	[ "$ST" -eq 42 ]
+}
+
+@test "optional: no certificate passes with SSL_CLIENT_VERIFY=NONE" {
+	listen "${SRV[@]}" --verify optional -- env
+	get
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = NONE ]
+	novar SSL_CLIENT_CERT
+	novar SSL_CLIENT_S_DN
+	get "${alice[@]}"
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+}
+
+@test "optional: a certificate that fails is still refused" {
+	once "${SRV[@]}" --verify optional -- env
+	get --cert fakeclient.pem --key fakeclient.key
+	[ "$status" -ne 0 ]
+	once_status
+	[ "$ST" -eq 77 ]
+}
+
+@test "optional-no-ca: failures reach COMMAND as FAILED:reason" {
+	listen "${SRV[@]}" --verify optional-no-ca -- env
+	get --cert fakeclient.pem --key fakeclient.key
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = "FAILED:unable to get local issuer certificate" ]
+	[ "$(var SSL_CLIENT_S_DN)" = "CN=alice,O=Example" ]
+	var SSL_CLIENT_CERT
+	get --cert expired.pem --key expired.key
+	[ "$(var SSL_CLIENT_VERIFY)" = "FAILED:certificate has expired" ]
+	get --cert revoked.pem --key revoked.key
+	[ "$(var SSL_CLIENT_VERIFY)" = "FAILED:certificate revoked" ]
+	get "${alice[@]}"
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	get
+	[ "$(var SSL_CLIENT_VERIFY)" = NONE ]
+}
+
+@test "--verify none: no certificate asked for, none exported" {
+	listen --cert server.pem --key server.key -- env
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = NONE ]
+	novar SSL_CLIENT_CERT
+}
+
+@test "inherited SSL_* and CGI variables never reach COMMAND" {
+	SSL_CLIENT_VERIFY=SUCCESS SSL_CLIENT_S_DN=CN=admin SSL_CLIENT_CERT=x \
+	    SSL_FOO=bar REMOTE_ADDR=10.9.9.9 SERVER_PORT=1 KEEP_ME=yes \
+	    listen --cert server.pem --key server.key --ca ca.pem \
+	    --verify optional -- env
+	get
+	[ "$status" -eq 0 ]
+	[ "$(var KEEP_ME)" = yes ]
+	[ "$(var SSL_CLIENT_VERIFY)" = NONE ]
+	[ "$(var REMOTE_ADDR)" = 127.0.0.1 ]
+	[ "$(var SERVER_PORT)" = "$PORT" ]
+	novar SSL_CLIENT_S_DN
+	novar SSL_CLIENT_CERT
+	novar SSL_FOO
+	novar LISTEN_FDS
+	[ "$(printf '%s\n' "$output" | grep -c '^SSL_')" -eq 5 ]
+}
+
+@test "SANs and the serial as mod_ssl has them" {
+	listen "${SRV[@]}" -- env
+	get --cert bob.pem --key bob.key
+	[ "$(var SSL_CLIENT_S_DN)" = "CN=bob,O=Example" ]
+	[ "$(var SSL_CLIENT_M_SERIAL)" = FF ]
+	[ "$(var SSL_CLIENT_SAN_DNS_0)" = bob.example.org ]
+	[ "$(var SSL_CLIENT_SAN_DNS_1)" = www.bob.example.org ]
+	[ "$(var SSL_CLIENT_SAN_Email_0)" = bob@example.org ]
+	novar SSL_CLIENT_SAN_DNS_2
+}
+
+# cli ARGS...: gnutls-cli as alice to localhost:$PORT, stdin empty.
+cli() {
+	run timeout 10 gnutls-cli --x509cafile ca.pem --x509certfile client.pem \
+	    --x509keyfile client.key -p "$PORT" "$@" localhost </dev/null
+}
+
+@test "TLS 1.0 and 1.1 clients are refused, TLS 1.2 passes" {
+	listen "${SRV[@]}" -- env
+	cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.0
+	[ "$status" -ne 0 ]
+	[[ "$output" != *SSL_PROTOCOL* ]]
+	cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.1
+	[ "$status" -ne 0 ]
+	[[ "$output" != *SSL_PROTOCOL* ]]
+	cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *SSL_PROTOCOL=TLSv1.2* ]]
+}
+
+@test "a CBC-only client is refused with status 76" {
+	once "${SRV[@]}" -- env
+	cli --priority NORMAL:-VERS-TLS1.3:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC
+	[ "$status" -ne 0 ]
+	[[ "$output" != *SSL_PROTOCOL* ]]
+	once_status
+	[ "$ST" -eq 76 ]
+}
+
+@test "ALPN: an h2-only client is refused, h2 or http/1.1 gets http/1.1" {
+	listen "${SRV[@]}" -- env
+	cli --alpn h2
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"No supported application protocol"* ]]
+	cli --alpn h2 --alpn http/1.1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Application protocol: http/1.1"* ]]
+	[[ "$output" == *SSL_PROTOCOL=TLSv1.3* ]]
+	# No ALPN at all is fine too.
+	cli
+	[ "$status" -eq 0 ]
+	[[ "$output" == *SSL_PROTOCOL=TLSv1.3* ]]
+}
+
+@test "SNI picks the certificate; the first is the default" {
+	listen --cert server.pem --key server.key --cert server2.pem \
+	    --key server2.key -- env
+	run openssl s_client -connect "127.0.0.1:$PORT" -servername other.test \
+	    -ign_eof </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"subject=CN = other.test"* ]]
+	[[ "$output" == *SSL_TLS_SNI=other.test* ]]
+	run openssl s_client -connect "127.0.0.1:$PORT" -servername localhost \
+	    -ign_eof </dev/null
+	[[ "$output" == *"subject=CN = localhost"* ]]
+	[[ "$output" == *SSL_TLS_SNI=localhost* ]]
+	run openssl s_client -connect "127.0.0.1:$PORT" -noservername \
+	    -ign_eof </dev/null
+	[[ "$output" == *"subject=CN = localhost"* ]]
+	[[ "$output" != *SSL_TLS_SNI* ]]
+	# And curl verifies each name against its own certificate.
+	run curl -sS --http0.9 --cacert ca.pem \
+	    --resolve "other.test:$PORT:127.0.0.1" "https://other.test:$PORT/"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *SSL_TLS_SNI=other.test* ]]
 }
