@@ -59,3 +59,7 @@ PY
 @test "certcookie.1 documents exactly the options of certcookie --help" {
 	opts_match certcookie
 }
+
+@test "tlsfront.1 documents exactly the options of tlsfront --help" {
+	opts_match tlsfront
+}
