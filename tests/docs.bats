@@ -5,7 +5,7 @@ bats_require_minimum_version 1.5.0
 load common
 
 @test "make lint: mandoc -Tlint -Wwarning finds nothing in either page" {
-	run make -s -C "$TOP" lint
+	run make -s --no-print-directory -C "$TOP" lint
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
