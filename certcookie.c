@@ -499,6 +499,8 @@ struct side {
 	size_t		 iov_first, niov;
 	uint64_t	 left;		/* body or chunk bytes to pass */
 	uint64_t	 bytes;		/* bytes read */
+	int		 pp[2];		/* pipe for splice(2), or -1 */
+	size_t		 inpipe;	/* bytes in it, not yet written */
 };
 
 #define P_HEAD		0x01
@@ -566,7 +568,7 @@ queue(struct side *s, const void *base, size_t n)
 static int
 pending_output(const struct side *s)
 {
-	return s->iov_first < s->niov;
+	return s->iov_first < s->niov || s->inpipe > 0;
 }
 
 /*
@@ -1099,6 +1101,121 @@ fill_nb(struct side *s)
 }
 
 /*
+ * How many bytes may go from s->in to s->out without being looked at:
+ * body or chunk data, a close-delimited response, a tunnel.  0 when
+ * the next bytes must be parsed, or some are buffered already.
+ */
+static uint64_t
+raw_bytes(const struct side *s, int counted, int unlimited)
+{
+	if (s->pp[0] == -1 || s->r != s->w || s->iov_first < s->niov)
+		return 0;
+	if (unlimited)
+		return UINT64_MAX;
+	return counted ? s->left : 0;
+}
+
+static uint64_t
+rq_raw(void)
+{
+	return raw_bytes(&conn.rq, conn.rqs == RQ_BODY ||
+	    conn.rqs == RQ_CHUNK_DATA, conn.rqs == RQ_TUNNEL);
+}
+
+static uint64_t
+rs_raw(void)
+{
+	if (conn.err_sent || (conn.err_status && conn.rss != RS_TUNNEL &&
+	    conn.rss != RS_CLOSE))
+		return 0;
+	return raw_bytes(&conn.rs, conn.rss == RS_BODY ||
+	    conn.rss == RS_CHUNK_DATA, conn.rss == RS_CLOSE ||
+	    conn.rss == RS_TUNNEL);
+}
+
+/* Move up to want bytes from s->in into the pipe.  As fill_nb(). */
+static ssize_t
+splice_in(struct side *s, uint64_t want, int counted)
+{
+	ssize_t n;
+
+	if (want > 1 << 20)
+		want = 1 << 20;
+	n = splice(s->in, NULL, s->pp[1], NULL, (size_t)want,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n == -1 && errno == EAGAIN)
+		return -2;
+	if (n == -1 && gone(errno))
+		n = 0;
+	if (n > 0) {
+		s->inpipe += n;
+		s->bytes += n;
+		if (counted)
+			s->left -= n;
+	}
+	return n;
+}
+
+/* Drain the pipe into s->out: 0 done, 1 would block, -1 error. */
+static int
+splice_out(struct side *s)
+{
+	ssize_t n;
+
+	while (s->inpipe > 0) {
+		n = splice(s->pp[0], NULL, s->out, NULL, s->inpipe,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			return -1;
+		s->inpipe -= n;
+	}
+	return 0;
+}
+
+static int
+send_side(struct side *s)
+{
+	int r = flush(s);
+
+	if (r == 0 && s->inpipe)
+		r = splice_out(s);
+	return r;
+}
+
+static void
+make_pipe(struct side *s)
+{
+	s->pp[0] = s->pp[1] = -1;
+	if (pipe2(s->pp, O_CLOEXEC | O_NONBLOCK) == -1) {
+		s->pp[0] = s->pp[1] = -1;
+		return;
+	}
+	(void)fcntl(s->pp[1], F_SETPIPE_SZ, 1 << 20);
+}
+
+/* Read from s->in: splice when the bytes need no look, else buffer. */
+static ssize_t
+take(struct side *s, uint64_t raw, int counted)
+{
+	ssize_t n;
+
+	if (raw) {
+		n = splice_in(s, raw, counted);
+		if (n != -1 || errno != EINVAL)
+			return n;
+		/* This pair of fds cannot splice: buffer from now on. */
+		close(s->pp[0]);
+		close(s->pp[1]);
+		s->pp[0] = s->pp[1] = -1;
+	}
+	return fill_nb(s);
+}
+
+/*
  * Proxy mode: relay client (fds 0 and 1) and backend (bfd) both ways
  * with one poll loop.
  */
@@ -1107,37 +1224,45 @@ run_proxy(int bfd)
 {
 	struct side *q = &conn.rq, *p = &conn.rs;
 	struct pollfd pfd[4];
-	int r, fin = 0;
+	uint64_t qraw, praw;
+	ssize_t n;
+	int r;
 
 	q->in = 0, q->out = bfd;
 	p->in = bfd, p->out = 1;
 	nonblock(0);
 	nonblock(1);
 	nonblock(bfd);
+	make_pipe(q);
+	make_pipe(p);
 	conn.proxy = 1;
 	for (;;) {
-		rq_process();
-		rs_process();
+		/* Bytes in a pipe come before anything parsed after them. */
+		if (q->inpipe == 0)
+			rq_process();
+		if (p->inpipe == 0)
+			rs_process();
 
 		/* Requests to the backend. */
 		if (pending_output(q) && !q->shut) {
-			r = flush(q);
+			r = send_side(q);
 			if (r == -1 && !gone(errno))
 				fatal(EX_IOERR, "write to the backend");
 			if (r == -1) {
 				/* The backend stopped reading: so do we. */
 				q->iov_first = q->niov = 0;
+				q->inpipe = 0;
 				q->shut = 1;
 				conn.rqs = RQ_STOP;
 			}
 		}
-		if (!pending_output(q)) {
+		if (q->iov_first == q->niov) {
 			conn.out.used = 0;
 			compact(q);
 		}
 		/* Responses to the client. */
 		if (pending_output(p)) {
-			r = flush(p);
+			r = send_side(p);
 			if (r == -1 && !gone(errno))
 				fatal(EX_IOERR, "write to the client");
 			if (r == -1) {
@@ -1145,7 +1270,7 @@ run_proxy(int bfd)
 				return conn.status;
 			}
 		}
-		if (!pending_output(p))
+		if (p->iov_first == p->niov)
 			compact(p);
 
 		/*
@@ -1153,12 +1278,10 @@ run_proxy(int bfd)
 		 * backend's EOF once everything before it is through.
 		 */
 		if (!q->shut && !pending_output(q) && (conn.rqs == RQ_STOP ||
-		    (q->eof && (conn.rqs == RQ_HEAD || conn.rqs == RQ_TUNNEL ||
-		    conn.rqs == RQ_WAIT || q->w == q->cap ||
-		    q->r == q->w)))) {
+		    (q->eof && q->r == q->w))) {
 			if (q->eof && conn.rqs != RQ_STOP &&
-			    conn.rqs != RQ_TUNNEL && (conn.rqs != RQ_HEAD ||
-			    q->r != q->w) && conn.rqs != RQ_WAIT) {
+			    conn.rqs != RQ_TUNNEL && conn.rqs != RQ_HEAD &&
+			    conn.rqs != RQ_WAIT) {
 				log_warnx("end of input inside a request");
 				conn.status = EX_DATAERR;
 			}
@@ -1171,7 +1294,7 @@ run_proxy(int bfd)
 			return conn.status;
 		}
 		/* The backend is done: so is the client's side. */
-		if (p->eof && p->r == p->w && !pending_output(p) && !fin) {
+		if (p->eof && p->r == p->w && !pending_output(p)) {
 			if (conn.err_status && !conn.err_sent) {
 				error_response(conn.err_status);
 				continue;
@@ -1186,9 +1309,12 @@ run_proxy(int bfd)
 			return conn.status;
 		}
 
+		qraw = q->eof || conn.rqs == RQ_STOP ? 0 : rq_raw();
+		praw = p->eof ? 0 : rs_raw();
 		memset(pfd, 0, sizeof pfd);
 		pfd[0].fd = pfd[1].fd = pfd[2].fd = pfd[3].fd = -1;
-		if (!q->eof && q->w < q->cap && conn.rqs != RQ_STOP) {
+		if (!q->eof && conn.rqs != RQ_STOP &&
+		    (qraw ? q->inpipe == 0 : q->w < q->cap)) {
 			pfd[0].fd = 0;
 			pfd[0].events = POLLIN;
 		}
@@ -1196,7 +1322,8 @@ run_proxy(int bfd)
 			pfd[1].fd = bfd;
 			pfd[1].events = POLLOUT;
 		}
-		if (!p->eof && p->w < p->cap && !conn.err_sent) {
+		if (!p->eof && !conn.err_sent &&
+		    (praw ? p->inpipe == 0 : p->w < p->cap)) {
 			pfd[2].fd = bfd;
 			pfd[2].events = POLLIN;
 		}
@@ -1214,17 +1341,18 @@ run_proxy(int bfd)
 			fatal(EX_OSERR, "poll");
 		}
 		if (pfd[0].revents) {
-			r = (int)fill_nb(q);
-			if (r == -1)
+			n = take(q, qraw, conn.rqs != RQ_TUNNEL);
+			if (n == -1)
 				fatal(EX_IOERR, "read from the client");
-			if (r == 0)
+			if (n == 0)
 				q->eof = 1;
 		}
 		if (pfd[2].revents) {
-			r = (int)fill_nb(p);
-			if (r == -1)
+			n = take(p, praw, conn.rss == RS_BODY ||
+			    conn.rss == RS_CHUNK_DATA);
+			if (n == -1)
 				fatal(EX_IOERR, "read from the backend");
-			if (r == 0)
+			if (n == 0)
 				p->eof = 1;
 		}
 	}
@@ -1382,6 +1510,7 @@ main(int argc, char *argv[])
 		fatal(EX_OSERR, "malloc");
 	conn.out.iov = conn.rq.iov;
 	conn.out.maxiov = MAXIOV;
+	conn.rq.pp[0] = conn.rq.pp[1] = conn.rs.pp[0] = conn.rs.pp[1] = -1;
 
 	if (cfg.cmd == NULL && cfg.connect == NULL) {
 		conn.rq.in = 0;
