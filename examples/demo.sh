@@ -4,10 +4,13 @@
 # in front of it on 127.0.0.1, then curl --cert twice: once plain, once with
 # a forged CERT cookie.  Shows what the backend received, stops everything
 # it started, and prints the command to try it by hand.
-# The Makefile builds first; run as "make demo".
+# The Makefile builds first; run as "make demo".  DEMO_DIR (default demo)
+# is where the certificates and logs go.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-dir=$top/demo
+dir=${DEMO_DIR:-$top/demo}
+case $dir in /*) ;; *) dir=$(pwd)/$dir ;; esac
+d=${dir#"$top"/}	# as shown to the user
 py=/usr/bin/python3
 pids=
 
@@ -45,7 +48,7 @@ wait_port() {
 }
 
 mkdir -p "$dir"
-echo "== certificates (a throwaway CA, server and client) in demo/pki"
+echo "== certificates (a throwaway CA, server and client) in $d/pki"
 sh "$top/tests/pki.sh" "$dir/pki"
 pki=$dir/pki
 
@@ -53,20 +56,20 @@ bport=$(free_port)
 PORT=$bport $py "$top/examples/backends/python/app.py" \
     >"$dir/backend.log" 2>&1 &
 pids="$pids $!"
-wait_port "$bport" "$!" demo/backend.log
+wait_port "$bport" "$!" "$d/backend.log"
 
 fport=$(free_port)
 "$top/tlsfront" --listen "127.0.0.1:$fport" --cert "$pki/server.pem" \
     --key "$pki/server.key" --ca "$pki/ca.pem" -- \
     "$top/certcookie" --connect "127.0.0.1:$bport" 2>"$dir/tlsfront.log" &
 pids="$pids $!"
-wait_port "$fport" "$!" demo/tlsfront.log
+wait_port "$fport" "$!" "$d/tlsfront.log"
 
 echo "== backend (plain HTTP) on 127.0.0.1:$bport," \
     "tlsfront on 127.0.0.1:$fport"
 echo
-echo "\$ curl --cert demo/pki/client.pem --key demo/pki/client.key" \
-    "--cacert demo/pki/ca.pem https://localhost:$fport/"
+echo "\$ curl --cert $d/pki/client.pem --key $d/pki/client.key" \
+    "--cacert $d/pki/ca.pem https://localhost:$fport/"
 curl -sS --cert "$pki/client.pem" --key "$pki/client.key" \
     --cacert "$pki/ca.pem" "https://localhost:$fport/"
 echo
@@ -81,6 +84,6 @@ echo
 echo "== all stopped.  Try it by hand (then the curl lines above, on port" \
     "8443):"
 echo "PORT=8080 python3 examples/backends/python/app.py &" \
-    "./tlsfront --listen 127.0.0.1:8443 --cert demo/pki/server.pem" \
-    "--key demo/pki/server.key --ca demo/pki/ca.pem --" \
+    "./tlsfront --listen 127.0.0.1:8443 --cert $d/pki/server.pem" \
+    "--key $d/pki/server.key --ca $d/pki/ca.pem --" \
     "./certcookie --connect 127.0.0.1:8080"

@@ -37,7 +37,7 @@ def describe(der):
 
 
 def shorten(s, n=100):
-    return s if len(s) <= n else s[:n - 30] + "...(%d bytes)..." % len(s) \
+    return s if len(s) <= n else s[:n - 30] + "...[%d bytes in all]..." % len(s) \
         + s[-10:]
 
 
