@@ -36,8 +36,12 @@ setup() {
 }
 
 teardown() {
-	local p
+	local p c
 	for p in "${PIDS[@]}"; do
+		# The COMMANDs that tlsfront's accept loop started, too.
+		for c in $(pgrep -P "$p"); do
+			kill "$c" 2>/dev/null || true
+		done
 		kill "$p" 2>/dev/null || true
 	done
 	for p in "${PIDS[@]}"; do
@@ -325,4 +329,294 @@ cli() {
 	    --resolve "other.test:$PORT:127.0.0.1" "https://other.test:$PORT/"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *SSL_TLS_SNI=other.test* ]]
+}
+
+# activate ARGS...: systemd-socket-activate on a free port; sets PORT.
+activate() {
+	PORT=$(free_port)
+	systemd-socket-activate -l "127.0.0.1:$PORT" "$@" </dev/null \
+	    2>>"$BATS_TEST_TMPDIR/activate.err" 3>&- &
+	PIDS+=($!)
+	wait_port 127.0.0.1 "$PORT"
+}
+
+@test "systemd-socket-activate --inetd -a: one tlsfront per connection" {
+	activate --inetd -a "$TLSFRONT" "${SRV[@]}" -- env
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	[ "$(var SERVER_PORT)" = "$PORT" ]
+	novar LISTEN_FDS
+	get
+	[ "$status" -ne 0 ]
+}
+
+@test "systemd-socket-activate -a: LISTEN_FDS with a connected socket" {
+	activate -a "$TLSFRONT" "${SRV[@]}" -- env
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	[ "$(var SSL_CLIENT_S_DN)" = "CN=alice,O=Example" ]
+	novar LISTEN_FDS
+	novar LISTEN_PID
+}
+
+@test "systemd-socket-activate without -a: tlsfront's own accept loop" {
+	activate "$TLSFRONT" "${SRV[@]}" -- env
+	local i
+	for i in 1 2 3; do
+		get "${alice[@]}"
+		[ "$status" -eq 0 ]
+		[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+		novar LISTEN_FDS
+	done
+}
+
+@test "--listen on IPv6 [::1]" {
+	PORT=$(free_port)
+	"$TLSFRONT" --listen "[::1]:$PORT" "${SRV[@]}" -- env </dev/null 3>&- &
+	PIDS+=($!)
+	wait_port ::1 "$PORT"
+	run curl -sS --http0.9 --cacert ca.pem "${alice[@]}" "https://[::1]:$PORT/"
+	[ "$status" -eq 0 ]
+	[ "$(var REMOTE_ADDR)" = ::1 ]
+	[ "$(var SERVER_ADDR)" = ::1 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+}
+
+@test "a key in SoftHSM2 through a pkcs11: URL" {
+	export SOFTHSM2_CONF=$BATS_TEST_TMPDIR/softhsm2.conf
+	mkdir "$BATS_TEST_TMPDIR/tokens"
+	echo "directories.tokendir = $BATS_TEST_TMPDIR/tokens" >"$SOFTHSM2_CONF"
+	softhsm2-util --init-token --free --label tlsfront --pin 1234 \
+	    --so-pin 5678 >/dev/null
+	GNUTLS_PIN=1234 p11tool --login --write --label srv \
+	    --load-privkey server.key "pkcs11:token=tlsfront" >/dev/null
+	# A wrong object is an unusable key: 78.
+	run -78 "$TLSFRONT" --listen 127.0.0.1:1 --cert server.pem \
+	    --key "pkcs11:token=tlsfront;object=nothere;pin-value=1234" -- env
+	listen --cert server.pem \
+	    --key "pkcs11:token=tlsfront;object=srv;pin-value=1234" \
+	    --ca ca.pem -- env
+	# Twice: the second connection's child also signs with the token.
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+}
+
+# sclient PORT ARGS...: openssl s_client as alice, reading to the end.
+sclient() {
+	local port=$1
+	shift
+	run openssl s_client -connect "127.0.0.1:$port" -CAfile ca.pem \
+	    -cert client.pem -key client.key -ign_eof "$@" </dev/null
+}
+
+@test "resumption across two processes sharing --ticket-key" {
+	local key=$BATS_TEST_TMPDIR/ticket.key sess=$BATS_TEST_TMPDIR/sess
+	run "$TLSFRONT" --new-ticket-key "$key"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %a "$key")" = 600 ]
+	# Never overwritten.
+	run -73 "$TLSFRONT" --new-ticket-key "$key"
+	local tls
+	for tls in -tls1_3 -tls1_2; do
+		rm -f "$sess"
+		listen "${SRV[@]}" --ticket-key "$key" -- env
+		local a=$PORT
+		listen "${SRV[@]}" --ticket-key "$key" -- env
+		local b=$PORT
+		sclient "$a" "$tls" -sess_out "$sess"
+		[[ "$output" == *"New, TLSv1."* ]]
+		[[ "$output" == *SSL_SESSION_RESUMED=Initial* ]]
+		sclient "$b" "$tls" -sess_in "$sess"
+		[[ "$output" == *"Reused, TLSv1."* ]]
+		[[ "$output" == *SSL_SESSION_RESUMED=Resumed* ]]
+		[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+		[[ "$output" == *"SSL_CLIENT_S_DN=CN=alice,O=Example"* ]]
+		[[ "$output" == *"SSL_CLIENT_CERT=-----BEGIN CERTIFICATE-----"* ]]
+	done
+}
+
+@test "no resumption across processes with their own random keys" {
+	local sess=$BATS_TEST_TMPDIR/sess
+	listen "${SRV[@]}" -- env
+	local a=$PORT
+	listen "${SRV[@]}" -- env
+	sclient "$a" -sess_out "$sess"
+	[[ "$output" == *SSL_SESSION_RESUMED=Initial* ]]
+	sclient "$PORT" -sess_in "$sess"
+	[[ "$output" == *"New, TLSv1.3"* ]]
+	[[ "$output" == *SSL_SESSION_RESUMED=Initial* ]]
+	[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+}
+
+@test "a silent client is closed after the handshake timeout (76)" {
+	once "${SRV[@]}" --handshake-timeout 1 -- env
+	local t0=$SECONDS
+	run timeout 20 $PY -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(repr(s.recv(100)))' "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "b''" ]
+	[ $((SECONDS - t0)) -le 5 ]
+	once_status
+	[ "$ST" -eq 76 ]
+}
+
+@test "an idle connection is closed after the idle timeout" {
+	listen "${SRV[@]}" --idle-timeout 1 -- sleep 30
+	local t0=$SECONDS
+	run timeout 20 gnutls-cli --x509cafile ca.pem --x509certfile client.pem \
+	    --x509keyfile client.key -p "$PORT" localhost
+	[[ "$output" == *"Handshake was completed"* ]]
+	[[ "$output" == *"closed"* ]]
+	[ $((SECONDS - t0)) -le 6 ]
+}
+
+@test "half-close: client close_notify is EOF to COMMAND, its output still arrives" {
+	listen "${SRV[@]}" -- sh -c 'wc -c; echo after-eof'
+	run timeout 10 gnutls-cli --x509cafile ca.pem --x509certfile client.pem \
+	    --x509keyfile client.key -p "$PORT" localhost <<<"hello world"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"12"*after-eof* ]]
+}
+
+# client.py: Python's ssl as alice, for tests that hold connections.
+client_py() {
+	cat <<-'EOF2'
+	import os, signal, socket, ssl, sys, time
+	ctx = ssl.create_default_context(cafile="ca.pem")
+	ctx.load_cert_chain("client.pem", "client.key")
+	ctx.check_hostname = False
+	def conn(port, timeout=10):
+	    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+	    t = ctx.wrap_socket(s, server_hostname="localhost")
+	    return t
+	def subject(t):
+	    return dict(x[0] for x in t.getpeercert()["subject"])["commonName"]
+	def ask(t, line):
+	    t.sendall(line.encode() + b"\n")
+	    out = b""
+	    while True:
+	        b = t.recv(4096)
+	        if not b:
+	            return out.decode()
+	        out += b
+	EOF2
+}
+
+@test "SIGTERM: no new connections, running ones finish, then exit 0" {
+	listen "${SRV[@]}" -- sh -c 'read x; echo "got $x"'
+	run timeout 20 $PY -c "$(client_py)
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+a = conn(port)
+os.kill(pid, signal.SIGTERM)
+for i in range(100):
+    try:
+        socket.create_connection(('127.0.0.1', port), 1).close()
+    except ConnectionRefusedError:
+        break
+    time.sleep(0.05)
+else:
+    sys.exit('still accepting')
+print(ask(a, 'hello'))" "$PORT" "$TF_PID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got hello" ]
+	local st=0
+	wait "$TF_PID" || st=$?
+	[ "$st" -eq 0 ]
+}
+
+@test "SIGHUP reloads the certificate; open connections stay" {
+	local d=$BATS_TEST_TMPDIR
+	cp server.pem "$d/srv.pem"
+	cp server.key "$d/srv.key"
+	listen --cert "$d/srv.pem" --key "$d/srv.key" --ca ca.pem -- \
+	    sh -c 'read x; echo "got $x"'
+	run timeout 20 $PY -c "$(client_py)
+port, pid, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+a = conn(port)
+assert subject(a) == 'localhost', subject(a)
+# A broken file first: the old credentials stay.
+open(d + '/srv.pem', 'w').write('garbage')
+os.kill(pid, signal.SIGHUP)
+for i in range(20):
+    b = conn(port)
+    assert subject(b) == 'localhost'
+    b.close()
+os.system('cp server2.pem %s/srv.pem; cp server2.key %s/srv.key' % (d, d))
+os.kill(pid, signal.SIGHUP)
+for i in range(100):
+    b = conn(port)
+    s = subject(b)
+    b.close()
+    if s == 'other.test':
+        break
+    time.sleep(0.05)
+else:
+    sys.exit('not reloaded')
+print(ask(a, 'hello'))" "$PORT" "$TF_PID" "$d"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got hello" ]
+	grep -q 'reload failed' "$d/tlsfront.err"
+}
+
+@test "--max-conns: the next handshake waits for a free slot" {
+	listen "${SRV[@]}" --max-conns 1 -- sh -c 'read x; echo "got $x"'
+	run timeout 20 $PY -c "$(client_py)
+port = int(sys.argv[1])
+a = conn(port)
+try:
+    conn(port, timeout=1)
+    sys.exit('second connection served')
+except (socket.timeout, TimeoutError):
+    pass
+s = socket.create_connection(('127.0.0.1', port))
+print(ask(a, 'one'), end='')
+b = ctx.wrap_socket(s, server_hostname='localhost')
+print(ask(b, 'two'), end='')" "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got one
+got two" ]
+}
+
+@test "usage errors exit 64, unusable files 78, a missing COMMAND 127" {
+	run -64 "$TLSFRONT" --cert server.pem
+	[[ "$output" == *"no COMMAND"* ]]
+	run -64 "$TLSFRONT" --listen 127.0.0.1:1 -- env
+	[[ "$output" == *"no --cert"* ]]
+	run -64 "$TLSFRONT" --cert server.pem --verify maybe -- env
+	run -64 "$TLSFRONT" --cert server.pem --verify require -- env
+	run -64 "$TLSFRONT" --cert server.pem --handshake-timeout 0 -- env
+	run -64 "$TLSFRONT" --cert server.pem --key a --key b -- env
+	run -64 "$TLSFRONT" --cert server.pem --priority NORMAL:+NONSENSE -- env
+	run -64 "$TLSFRONT" --cert server.pem -- env </dev/null
+	[[ "$output" == *"no connection"* ]]
+	run -78 "$TLSFRONT" --listen 127.0.0.1:1 --cert server.pem \
+	    --key client.key -- env </dev/null
+	run -78 "$TLSFRONT" --listen 127.0.0.1:1 --cert server.pem \
+	    --key server.key --ca nothere.pem -- env </dev/null
+	run -78 "$TLSFRONT" --listen 127.0.0.1:1 --cert server.pem \
+	    --key server.key --ca ca.pem --crl server.pem -- env </dev/null
+	run -78 "$TLSFRONT" --listen 127.0.0.1:1 --cert server.pem \
+	    --key server.key --ticket-key ca.pem -- env </dev/null
+	once "${SRV[@]}" -- /nonexistent/cmd
+	get "${alice[@]}"
+	once_status
+	[ "$ST" -eq 127 ]
+	once "${SRV[@]}" -- "$PKI/ca.pem"
+	get "${alice[@]}"
+	once_status
+	[ "$ST" -eq 126 ]
+}
+
+@test "COMMAND's own options reach it intact" {
+	listen "${SRV[@]}" -- sh -c 'echo "$@"' sh -v --cert -- x
+	get "${alice[@]}"
+	[ "$output" = "-v --cert -- x" ]
 }
