@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# The filter-mode corpus of tests/data/http1: NAME.req through
+# certcookie must give exactly NAME.out (or nothing) on stdout and the
+# exit status in NAME.err (or 0).  See tests/data/mkcorpus.py.
+load common
+
+DATA=$TOP/tests/data
+CERT=$DATA/cert.pem
+
+setup() {
+	unset SSL_CLIENT_CERT SSL_CLIENT_VERIFY
+}
+
+# check NAME STATUS OUTFILE: compare one run with the expectation;
+# prints what differs and returns 1.
+check() {
+	local name=$1 st=$2 got=$3 f=$DATA/http1/$1
+	local want=0 wantout=/dev/null
+	[ -e "$f.err" ] && want=$(cat "$f.err")
+	[ -e "$f.out" ] && wantout=$f.out
+	if [ "$st" != "$want" ]; then
+		echo "$name: exit $st, want $want"
+		return 1
+	fi
+	if ! cmp -s "$got" "$wantout"; then
+		echo "$name: output differs from $wantout:"
+		cmp "$got" "$wantout" || true
+		return 1
+	fi
+}
+
+# run_corpus CMD...: run every case with stdin from NAME.req.
+run_corpus() {
+	local f name st failed=0 n=0
+	for f in "$DATA"/http1/*.req; do
+		name=$(basename "$f" .req)
+		st=0
+		"$@" <"$f" >"$BATS_TEST_TMPDIR/out" \
+		    2>"$BATS_TEST_TMPDIR/err" || st=$?
+		n=$((n + 1))
+		if ! check "$name" "$st" "$BATS_TEST_TMPDIR/out"; then
+			sed 's/^/  stderr: /' "$BATS_TEST_TMPDIR/err"
+			failed=$((failed + 1))
+		fi
+	done
+	echo "$n cases, $failed failed"
+	[ "$n" -ge 100 ] && [ "$failed" -eq 0 ]
+}
+
+@test "corpus: certificate from --cert-file" {
+	run_corpus "$CERTCOOKIE" --cert-file "$CERT"
+}
+
+@test "corpus: certificate from SSL_CLIENT_CERT" {
+	export SSL_CLIENT_CERT="$(cat "$CERT")"
+	run_corpus "$CERTCOOKIE"
+}
+
+@test "corpus: certificate from SSL_CLIENT_CERT with SSL_CLIENT_VERIFY=SUCCESS" {
+	export SSL_CLIENT_CERT="$(cat "$CERT")" SSL_CLIENT_VERIFY=SUCCESS
+	run_corpus "$CERTCOOKIE"
+}
+
+# The same inputs arriving a few bytes at a time: the parser's
+# incremental path must give the same bytes and status.
+@test "corpus: input trickling in 1 to 7 bytes a write" {
+	local f name st failed=0 n=0
+	for f in "$DATA"/http1/*.req; do
+		[ "$(stat -c %s "$f")" -le 4096 ] || continue
+		name=$(basename "$f" .req)
+		st=0
+		$PY -c '
+import os, subprocess, sys, time
+data = open(sys.argv[1], "rb").read()
+p = subprocess.Popen(sys.argv[3:], stdin=subprocess.PIPE,
+                     stdout=open(sys.argv[2], "wb"), stderr=subprocess.DEVNULL)
+i = k = 0
+try:
+    while i < len(data):
+        k = k % 7 + 1
+        p.stdin.write(data[i:i + k])
+        p.stdin.flush()
+        i += k
+        time.sleep(0.0002)
+    p.stdin.close()
+except BrokenPipeError:
+    pass
+sys.exit(p.wait(timeout=20))
+' "$f" "$BATS_TEST_TMPDIR/out" "$CERTCOOKIE" --cert-file "$CERT" || st=$?
+		n=$((n + 1))
+		check "$name" "$st" "$BATS_TEST_TMPDIR/out" ||
+		    failed=$((failed + 1))
+	done
+	echo "$n cases, $failed failed"
+	[ "$n" -ge 100 ] && [ "$failed" -eq 0 ]
+}
+
+@test "corpus: files are binary-exact in git (no line-end conversion)" {
+	run git -C "$TOP" check-attr text -- tests/data/http1/ok-get.req
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": text: unset" ]]
+	# Every request line of the good cases ends in CRLF.
+	grep -q $'\r$' "$DATA/http1/ok-get.req"
+}
