@@ -147,3 +147,197 @@ units() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+# cred DIR: the credentials directory that LoadCredential= makes (%d).
+cred() {
+	mkdir -p "$1"
+	cp "$PKI/server.pem" "$PKI/server.key" "$PKI/ca.pem" "$1/"
+}
+
+# exec_start UNIT: the ExecStart= command line of the example UNIT, with
+# the binaries in $TOP, %d the test's credentials and the backend on
+# $BACKEND_PORT, word-split into CMD.
+exec_start() {
+	local line
+	line=$(sed -n 's/^ExecStart=//p' "$TOP/examples/systemd/$1")
+	[ -n "$line" ]
+	line=${line//\/usr\/local\/bin\//$TOP/}
+	line=${line//%d/$BATS_TEST_TMPDIR/cred}
+	line=${line//127.0.0.1:8080/127.0.0.1:$BACKEND_PORT}
+	[[ "$line" == *"127.0.0.1:$BACKEND_PORT"* ]]
+	eval "CMD=($line)"
+	cred "$BATS_TEST_TMPDIR/cred"
+}
+
+# check_answer OUTPUT: tests/backend.py received the client certificate
+# in CERT, and no trace of the forged cookie of curl_forged.
+check_answer() {
+	echo "$1"
+	[ "$(json 'd.get("cert_der_sha256")' <<< "$1")" = "$CLIENT_SHA" ]
+	[ "$(json 'd["cookies"]["theme"]' <<< "$1")" = dark ]
+	[[ "$1" != *forged* ]]
+}
+
+curl_forged() {
+	curl_cert "$1" -b 'CERT=forged; theme=dark'
+}
+
+@test "systemd: tlsfront@.service's command under systemd-socket-activate -a (Accept=yes)" {
+	start_backend
+	exec_start tlsfront@.service
+	local port mode
+	for mode in -a "--inetd -a"; do
+		port=$(free_port)
+		# $mode unquoted: "--inetd -a" is two options.
+		bg "$BATS_TEST_TMPDIR/activate.log" systemd-socket-activate \
+		    -l "127.0.0.1:$port" $mode -- "${CMD[@]}"
+		wait_port 127.0.0.1 "$port"
+		run --separate-stderr curl_forged "$port"
+		[ "$status" -eq 0 ]
+		check_answer "$output"
+		# A second connection gets a new instance.
+		run --separate-stderr curl_forged "$port"
+		check_answer "$output"
+	done
+}
+
+@test "systemd: tlsfront-single.service's command under systemd-socket-activate (Accept=no)" {
+	start_backend
+	exec_start tlsfront-single.service
+	local port pid
+	port=$(free_port)
+	systemd-socket-activate -l "127.0.0.1:$port" -- "${CMD[@]}" \
+	    > "$BATS_TEST_TMPDIR/activate.log" 2>&1 3>&- &
+	pid=$!
+	PIDS+=($pid)
+	wait_port 127.0.0.1 "$port"
+	local i
+	for i in 1 2 3; do
+		run --separate-stderr curl_forged "$port"
+		[ "$status" -eq 0 ]
+		check_answer "$output"
+	done
+	# One process served them all (systemd-socket-activate execs it).
+	[ "$(ps -o args= -p "$pid")" = "${CMD[*]}" ]
+	# systemctl stop: SIGTERM, and a clean exit.
+	kill -TERM "$pid"
+	run wait "$pid"
+	[ "$status" -eq 0 ]
+}
+
+@test "inetd.conf: the line under openbsd-inetd, curl --cert through it" {
+	command -v inetd || { echo "openbsd-inetd not installed: run tests/deps.sh"; return 1; }
+	start_backend
+	local port conf=$BATS_TEST_TMPDIR/inetd.conf line
+	port=$(free_port)
+	line=$(grep -v '^#' "$TOP/examples/inetd.conf" | grep .)
+	[ "$(wc -l <<< "$line")" -eq 1 ]
+	# The test's port on 127.0.0.1, root instead of the user "tlsfront",
+	# the test's PKI, binaries and backend.
+	line=$(sed -e "s|^https\t|127.0.0.1:$port\t|" \
+	    -e "s|\ttlsfront\t/usr/local/bin/tlsfront\t|\troot\t/usr/local/bin/tlsfront\t|" \
+	    -e "s|/etc/tlsfront/|$PKI/|g" -e "s|/usr/local/bin/|$TOP/|g" \
+	    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" <<< "$line")
+	[[ "$line" == "127.0.0.1:$port	stream	tcp	nowait	root	$TLSFRONT	tlsfront "* ]]
+	[[ "$line" == *"--connect 127.0.0.1:$BACKEND_PORT" ]]
+	printf '%s\n' "$line" > "$conf"
+	# -d: debug, in the foreground.
+	bg "$BATS_TEST_TMPDIR/inetd.log" inetd -d "$conf"
+	wait_port 127.0.0.1 "$port"
+	run --separate-stderr curl_forged "$port"
+	[ "$status" -eq 0 ]
+	check_answer "$output"
+	grep -q "execv $TLSFRONT" "$BATS_TEST_TMPDIR/inetd.log"
+}
+
+@test "xinetd.d/tlsfront: the service under xinetd, curl --cert through it" {
+	# Debian's xinetd and openbsd-inetd conflict (both are the
+	# inet-superserver), so tests/deps.sh installs openbsd-inetd, and
+	# xinetd is unpacked here from Debian's package, not installed.
+	local xinetd=${XINETD:-$(command -v xinetd || :)}
+	if [ -z "$xinetd" ]; then
+		xinetd=$BATS_RUN_TMPDIR/xinetd/usr/sbin/xinetd
+		[ -x "$xinetd" ] || (cd "$BATS_RUN_TMPDIR" &&
+		    apt-get download -qq xinetd 2>/dev/null &&
+		    dpkg-deb -x xinetd_*.deb xinetd) ||
+		    skip "no xinetd: it conflicts with openbsd-inetd, and apt-get download xinetd failed"
+	fi
+	start_backend
+	local port conf=$BATS_TEST_TMPDIR/xinetd.conf
+	port=$(free_port)
+	sed -e "s|^\tport\t\t= 443\$|\tport\t\t= $port\n\tbind\t\t= 127.0.0.1|" \
+	    -e "s|^\tuser\t\t= tlsfront\$|\tuser\t\t= root|" \
+	    -e "s|/etc/tlsfront/|$PKI/|g" -e "s|/usr/local/bin/|$TOP/|g" \
+	    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" \
+	    "$TOP/examples/xinetd.d/tlsfront" > "$conf"
+	grep -q "port		= $port" "$conf"
+	bg "$BATS_TEST_TMPDIR/xinetd.log" "$xinetd" -dontfork -f "$conf" \
+	    -pidfile "$BATS_TEST_TMPDIR/xinetd.pid"
+	wait_port 127.0.0.1 "$port"
+	run --separate-stderr curl_forged "$port"
+	[ "$status" -eq 0 ]
+	check_answer "$output"
+}
+
+# front BACKEND-PORT: tlsfront --listen -> certcookie --connect in front
+# of the backend; sets FRONT_PORT.
+front() {
+	FRONT_PORT=$(free_port)
+	bg "$BATS_TEST_TMPDIR/front.log" "$TLSFRONT" \
+	    --listen "127.0.0.1:$FRONT_PORT" --cert "$PKI/server.pem" \
+	    --key "$PKI/server.key" --ca "$PKI/ca.pem" -- \
+	    "$CERTCOOKIE" --connect "127.0.0.1:$1"
+	wait_port 127.0.0.1 "$FRONT_PORT"
+}
+
+# backend_answers PORT CMD...: start the example backend CMD with PORT in
+# its environment, put the chain in front, and check that its answer
+# names the client certificate, a forged CERT cookie notwithstanding.
+backend_answers() {
+	local port=$1
+	shift
+	PORT=$port bg "$BATS_TEST_TMPDIR/backend.log" "$@"
+	wait_port 127.0.0.1 "$port" || { cat "$BATS_TEST_TMPDIR/backend.log"; return 1; }
+	front "$port"
+	run --separate-stderr curl_forged "$FRONT_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx "sha256: $CLIENT_SHA" <<< "$output"
+	grep -qx "serial: 1234" <<< "$output"
+	grep -q '^subject: .*CN=alice' <<< "$output"
+	grep -q '^subject: .*O=Example' <<< "$output"
+}
+
+@test "backends/python: the standard-library app behind the chain" {
+	backend_answers "$(free_port)" $PY "$TOP/examples/backends/python/app.py"
+	grep -qx "issuer: CN=Test CA,O=certcookie tests" <<< "$output"
+	grep -q "^cookie header: theme=dark; CERT=MII" <<< "$output"
+}
+
+@test "backends/flask: the Flask app behind the chain" {
+	$PY -c 'import flask, cryptography' || { echo "python3-flask or python3-cryptography missing: run tests/deps.sh"; return 1; }
+	backend_answers "$(free_port)" $PY "$TOP/examples/backends/flask/app.py"
+}
+
+@test "backends/express: the Express app (cookie-parser) behind the chain" {
+	# Debian's nodejs finds Debian's node-* modules by itself; other
+	# builds of node need NODE_PATH.
+	NODE_PATH=/usr/share/nodejs node -e 'require("express"); require("cookie-parser")' || { echo "node-express or node-cookie-parser missing: run tests/deps.sh"; return 1; }
+	NODE_PATH=/usr/share/nodejs backend_answers "$(free_port)" \
+	    node "$TOP/examples/backends/express/app.js"
+}
+
+@test "backends/php: the PHP app behind the chain" {
+	command -v php || { echo "php-cli missing: run tests/deps.sh"; return 1; }
+	local port
+	port=$(free_port)
+	backend_answers "$port" php -S "127.0.0.1:$port" \
+	    "$TOP/examples/backends/php/index.php"
+}
+
+@test "backends/go: the Go app behind the chain" {
+	command -v go || { echo "golang-go missing: run tests/deps.sh"; return 1; }
+	[ -n "${HOME:-}" ] || export HOME=$BATS_RUN_TMPDIR
+	go build -o "$BATS_TEST_TMPDIR/whoami" "$TOP/examples/backends/go/main.go"
+	backend_answers "$(free_port)" "$BATS_TEST_TMPDIR/whoami"
+}
