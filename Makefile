@@ -1,6 +1,8 @@
 # certcookie + tlsfront
 .SUFFIXES:
 
+MAKEFLAGS += --no-print-directory
+
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
