@@ -220,9 +220,12 @@ curl_forged() {
 	# One process served them all (systemd-socket-activate execs it).
 	[ "$(ps -o args= -p "$pid")" = "${CMD[*]}" ]
 	# systemctl stop: SIGTERM, and a clean exit.
+	local st=0
 	kill -TERM "$pid"
-	run wait "$pid"
-	[ "$status" -eq 0 ]
+	wait "$pid" || st=$?
+	echo "exit status after SIGTERM: $st"
+	cat "$BATS_TEST_TMPDIR/activate.log"
+	[ "$st" -eq 0 ]
 }
 
 @test "inetd.conf: the line under openbsd-inetd, curl --cert through it" {
