@@ -1295,7 +1295,12 @@ run_proxy(int bfd)
 		}
 		/* The backend is done: so is the client's side. */
 		if (p->eof && p->r == p->w && !pending_output(p)) {
-			if (conn.err_status && !conn.err_sent) {
+			/*
+			 * Our error response still fits only between two
+			 * responses, not after a close-delimited body.
+			 */
+			if (conn.err_status && !conn.err_sent &&
+			    conn.rss == RS_HEAD) {
 				error_response(conn.err_status);
 				continue;
 			}
