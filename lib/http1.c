@@ -389,7 +389,7 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 int
 http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 {
-	size_t i, ext;
+	size_t i, ext, tok;
 	uint64_t v = 0;
 
 	ctype_init();
@@ -405,16 +405,55 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 		return i > 16 ? HTTP1_BAD : HTTP1_INCOMPLETE;
 	if (i == 0)
 		return HTTP1_BAD;
-	/* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ) */
+	/*
+	 * chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ), name a
+	 * token, value a token or quoted-string.
+	 */
 	ext = i;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
-		i++;
-	if (i < len && buf[i] != ';' && buf[i] != '\r')
-		return HTTP1_BAD;
-	for (; i < len && buf[i] != '\r'; i++) {
-		if (i - ext > HTTP1_MAX_CHUNK_EXT)
+	for (;;) {
+		while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
+		if (i == len)
+			goto more;
+		if (buf[i] == '\r')
+			break;
+		if (buf[i] != ';')
 			return HTTP1_BAD;
-		if (!IS(buf[i], C_VALUE))
+		for (i++; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
+			continue;
+		for (tok = i; i < len && IS(buf[i], C_TOKEN); i++)
+			continue;
+		if (i == len)
+			goto more;
+		if (i == tok)
+			return HTTP1_BAD;
+		while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
+		if (i == len)
+			goto more;
+		if (buf[i] != '=')
+			continue;
+		for (i++; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
+			continue;
+		if (i == len)
+			goto more;
+		if (buf[i] == '"') {
+			for (i++; i < len && buf[i] != '"'; i++) {
+				if (buf[i] == '\\' && ++i == len)
+					break;
+				if (!IS(buf[i], C_VALUE))
+					return HTTP1_BAD;
+			}
+			if (i == len)
+				goto more;
+			i++;
+		} else {
+			for (tok = i; i < len && IS(buf[i], C_TOKEN); i++)
+				continue;
+			if (i == tok)
+				return HTTP1_BAD;
+		}
+		if (i - ext > HTTP1_MAX_CHUNK_EXT)
 			return HTTP1_BAD;
 	}
 	if (i - ext > HTTP1_MAX_CHUNK_EXT)
@@ -425,6 +464,8 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 		return HTTP1_BAD;
 	*size = v;
 	return (int)(i + 2);
+more:
+	return i - ext > HTTP1_MAX_CHUNK_EXT ? HTTP1_BAD : HTTP1_INCOMPLETE;
 }
 
 int
