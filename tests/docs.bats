@@ -63,3 +63,38 @@ PY
 @test "tlsfront.1 documents exactly the options of tlsfront --help" {
 	opts_match tlsfront
 }
+
+@test "README: the systemd units of the first screen verify cleanly" {
+	local d=$BATS_TEST_TMPDIR/readme
+	mkdir -p "$d"
+	awk -v d="$d" '
+	    /^    # \/etc\/systemd\/system\/tlsfront\.socket$/ { f = d "/tlsfront.socket" }
+	    /^    # \/etc\/systemd\/system\/tlsfront@\.service$/ { f = d "/tlsfront@.service" }
+	    /^[^ ]/ { f = "" }
+	    f != "" { print substr($0, 5) > f }' "$TOP/README.md"
+	grep -qx 'Accept=yes' "$d/tlsfront.socket"
+	grep -q '^ExecStart=/usr/local/bin/tlsfront ' "$d/tlsfront@.service"
+	sed -i "s|/usr/local/bin/|$TOP/|g" "$d/tlsfront@.service"
+	cd "$d"
+	run systemd-analyze verify ./tlsfront.socket ./tlsfront@.service
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "README: the pipeline example of the first screen gives what it shows" {
+	pki
+	local cmd
+	cmd=$(grep -A1 "^    \$ printf 'GET / HTTP/1.1" "$TOP/README.md" |
+	    sed -e 's/^    \$ //' -e 's/^    //' -e "s|demo/pki/|$PKI/|")
+	[[ "$cmd" == *"certcookie --cert-file $PKI/client.pem" ]]
+	PATH=$TOP:$PATH run --separate-stderr bash -c "$cmd"
+	[ "$status" -eq 0 ]
+	local want
+	want=$(sed -n '/^    \$ printf .GET/,/^$/p' "$TOP/README.md" |
+	    sed -n '3,$p' | sed -e 's/^    //' -e '/^$/d')
+	[ "$(tr -d '\r' <<< "$output" | head -n 2)" = "$(head -n 2 <<< "$want")" ]
+	[[ "$(tr -d '\r' <<< "$output" | sed -n 3p)" == "Cookie: CERT=MII"* ]]
+	[[ "$(sed -n 3p <<< "$want")" == "Cookie: CERT=MII"* ]]
+	[[ "$output" != *forged* ]]
+}
