@@ -42,7 +42,7 @@ lib/libcc.a: $(LIBOBJ)
 	ar rcs $@ $(LIBOBJ)
 
 certcookie: certcookie.o lib/libcc.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ certcookie.o lib/libcc.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ certcookie.o lib/libcc.a
 
 tlsfront: tlsfront.o lib/libcc.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tlsfront.o lib/libcc.a $(LIBS)

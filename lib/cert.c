@@ -1,6 +1,7 @@
 /* The client certificate: loading, encoding and descriptive fields. */
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,23 +25,57 @@ static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 static const char pem_end[] = "-----END CERTIFICATE-----";
 
 /*
- * GnuTLS 3.3 and later initialise themselves when loaded; older ones
- * need gnutls_global_init() before the first call.
+ * GnuTLS, loaded on first use: reading and encoding a certificate needs
+ * no X.509 library, and a process that only does that (certcookie
+ * without --fields, exec'd once per connection) should not pay for
+ * loading and initialising one.  A program linked with GnuTLS gets the
+ * copy it already has.
  */
+#define GNUTLS_SONAME	"libgnutls.so.30"
+
+static struct {
+	__typeof__(gnutls_x509_crt_init)		*crt_init;
+	__typeof__(gnutls_x509_crt_deinit)		*crt_deinit;
+	__typeof__(gnutls_x509_crt_import)		*crt_import;
+	__typeof__(gnutls_x509_crt_get_dn3)		*get_dn3;
+	__typeof__(gnutls_x509_crt_get_issuer_dn3)	*get_issuer_dn3;
+	__typeof__(gnutls_x509_crt_get_serial)		*get_serial;
+	__typeof__(gnutls_x509_crt_get_activation_time)	*get_activation;
+	__typeof__(gnutls_x509_crt_get_expiration_time)	*get_expiration;
+	__typeof__(gnutls_hash_fast)			*hash_fast;
+	void	(**free)(void *);
+} g;
+
 static int
 cert_init(void)
 {
-#if GNUTLS_VERSION_NUMBER < 0x030300
-	static int done;
+	static int state;	/* 0 not tried, 1 loaded, -1 failed */
+	void *h;
 
-	if (!done) {
-		if (gnutls_global_init() < 0) {
-			errno = ENOMEM;
-			return -1;
-		}
-		done = 1;
+	if (state)
+		return state == 1 ? 0 : (errno = ENOSYS, -1);
+	state = -1;
+	if ((h = dlopen(GNUTLS_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		errno = ENOSYS;
+		return -1;
 	}
-#endif
+#define SYM(f, name) \
+	if ((*(void **)&g.f = dlsym(h, name)) == NULL) { \
+		errno = ENOSYS; \
+		return -1; \
+	}
+	SYM(crt_init, "gnutls_x509_crt_init");
+	SYM(crt_deinit, "gnutls_x509_crt_deinit");
+	SYM(crt_import, "gnutls_x509_crt_import");
+	SYM(get_dn3, "gnutls_x509_crt_get_dn3");
+	SYM(get_issuer_dn3, "gnutls_x509_crt_get_issuer_dn3");
+	SYM(get_serial, "gnutls_x509_crt_get_serial");
+	SYM(get_activation, "gnutls_x509_crt_get_activation_time");
+	SYM(get_expiration, "gnutls_x509_crt_get_expiration_time");
+	SYM(hash_fast, "gnutls_hash_fast");
+	SYM(free, "gnutls_free");
+#undef SYM
+	state = 1;
 	return 0;
 }
 
@@ -64,70 +99,119 @@ cert_parse(gnutls_x509_crt_t *crt, const unsigned char *der, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((ret = gnutls_x509_crt_init(crt)) < 0) {
+	if ((ret = g.crt_init(crt)) < 0) {
 		errno = cert_errno(ret);
 		return -1;
 	}
 	d.data = (unsigned char *)der;
 	d.size = (unsigned int)len;
-	if ((ret = gnutls_x509_crt_import(*crt, &d, GNUTLS_X509_FMT_DER)) < 0) {
-		gnutls_x509_crt_deinit(*crt);
+	if ((ret = g.crt_import(*crt, &d, GNUTLS_X509_FMT_DER)) < 0) {
+		g.crt_deinit(*crt);
 		errno = cert_errno(ret);
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * The DER element at p[0..n): its tag, header and total length.  Returns
+ * the total, or 0 when it is malformed or does not fit.
+ */
+static size_t
+der_element(const unsigned char *p, size_t n, unsigned char *tag,
+    size_t *hdrlen)
+{
+	size_t len, hdr, i, k;
+
+	if (n < 2 || (p[0] & 0x1f) == 0x1f)
+		return 0;
+	*tag = p[0];
+	if (p[1] < 0x80) {
+		len = p[1];
+		hdr = 2;
+	} else {
+		k = p[1] & 0x7f;
+		/* Definite, minimal, at most 4 length bytes. */
+		if (k == 0 || k > 4 || n < 2 + k || p[2] == 0)
+			return 0;
+		for (len = 0, i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		if (len < 0x80)
+			return 0;
+		hdr = 2 + k;
+	}
+	if (len > n - hdr)
+		return 0;
+	*hdrlen = hdr;
+	return hdr + len;
+}
+
+/*
+ * Does der[0..*len) start with a certificate's shape, SEQUENCE {
+ * SEQUENCE tbsCertificate, SEQUENCE signatureAlgorithm, BIT STRING
+ * signature }?  *len is cut to that element.
+ */
+static int
+der_is_cert(const unsigned char *der, size_t *len)
+{
+	static const unsigned char want[3] = { 0x30, 0x30, 0x03 };
+	size_t total, off, i, n, hdr;
+	unsigned char tag;
+
+	if ((total = der_element(der, *len, &tag, &off)) == 0 || tag != 0x30)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		n = der_element(der + off, total - off, &tag, &hdr);
+		if (n == 0 || tag != want[i])
+			return 0;
+		off += n;
+	}
+	if (off != total)
+		return 0;
+	*len = total;
+	return 1;
+}
+
 int
 cert_load_mem(struct cert *c, const void *data, size_t len)
 {
-	gnutls_x509_crt_t crt;
-	gnutls_datum_t in, pem = { NULL, 0 }, der = { NULL, 0 };
-	const char *begin;
-	int ret;
+	const char *begin, *end, *s = data;
+	unsigned char *der;
+	ssize_t n;
 
 	c->der = NULL;
 	c->der_len = 0;
-	if (len > UINT32_MAX) {
+	begin = memmem(s, len, pem_begin, sizeof(pem_begin) - 1);
+	if (begin != NULL) {
+		/* PEM: decode the first CERTIFICATE block, skip any text. */
+		begin += sizeof(pem_begin) - 1;
+		end = memmem(begin, len - (size_t)(begin - s), pem_end,
+		    sizeof(pem_end) - 1);
+		if (end == NULL) {
+			errno = EINVAL;
+			return -1;
+		}
+		if ((der = malloc((size_t)(end - begin) / 4 * 3 + 3)) == NULL)
+			return -1;
+		if ((n = decode_base64(der, begin, (size_t)(end - begin))) <
+		    0) {
+			free(der);
+			errno = EINVAL;
+			return -1;
+		}
+		len = (size_t)n;
+	} else {
+		if ((der = malloc(len ? len : 1)) == NULL)
+			return -1;
+		memcpy(der, data, len);
+	}
+	if (!der_is_cert(der, &len)) {
+		free(der);
 		errno = EINVAL;
 		return -1;
 	}
-	begin = memmem(data, len, pem_begin, sizeof(pem_begin) - 1);
-	if (begin != NULL) {
-		/* PEM: decode the first CERTIFICATE block, skip any text. */
-		if (cert_init() == -1)
-			return -1;
-		in.data = (unsigned char *)begin;
-		in.size = (unsigned int)(len - (size_t)(begin -
-		    (const char *)data));
-		ret = gnutls_pem_base64_decode2("CERTIFICATE", &in, &pem);
-		if (ret < 0) {
-			errno = cert_errno(ret);
-			return -1;
-		}
-		data = pem.data;
-		len = pem.size;
-	}
-	ret = cert_parse(&crt, data, len);
-	gnutls_free(pem.data);
-	if (ret == -1)
-		return -1;
-	/* The certificate's own DER, without anything that followed it. */
-	ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der);
-	gnutls_x509_crt_deinit(crt);
-	if (ret < 0) {
-		errno = cert_errno(ret);
-		return -1;
-	}
-	/* Own the bytes with malloc(), as cert_free() expects. */
-	if ((c->der = malloc(der.size)) == NULL) {
-		gnutls_free(der.data);
-		errno = ENOMEM;
-		return -1;
-	}
-	memcpy(c->der, der.data, der.size);
-	c->der_len = der.size;
-	gnutls_free(der.data);
+	c->der = der;
+	c->der_len = len;
 	return 0;
 }
 
@@ -292,7 +376,7 @@ cert_datum_str(gnutls_datum_t *d)
 		memcpy(s, d->data, d->size);
 		s[d->size] = '\0';
 	}
-	gnutls_free(d->data);
+	(*g.free)(d->data);
 	d->data = NULL;
 	return s;
 }
@@ -337,16 +421,16 @@ cert_fields_get(const struct cert *c, struct cert_fields *f)
 	if (cert_parse(&crt, c->der, c->der_len) == -1)
 		return -1;
 
-	if ((ret = gnutls_x509_crt_get_dn3(crt, &d, 0)) < 0)
+	if ((ret = g.get_dn3(crt, &d, 0)) < 0)
 		goto gfail;
 	if ((f->s_dn = cert_datum_str(&d)) == NULL)
 		goto fail;
-	if ((ret = gnutls_x509_crt_get_issuer_dn3(crt, &d, 0)) < 0)
+	if ((ret = g.get_issuer_dn3(crt, &d, 0)) < 0)
 		goto gfail;
 	if ((f->i_dn = cert_datum_str(&d)) == NULL)
 		goto fail;
 
-	if ((ret = gnutls_x509_crt_get_serial(crt, serial, &slen)) < 0)
+	if ((ret = g.get_serial(crt, serial, &slen)) < 0)
 		goto gfail;
 	/*
 	 * The DER bytes of the serial, less the zero byte that only keeps
@@ -363,26 +447,26 @@ cert_fields_get(const struct cert *c, struct cert_fields *f)
 			*p = (char)(*p - 'a' + 'A');
 
 	if ((f->v_start = cert_time_str(
-	    gnutls_x509_crt_get_activation_time(crt))) == NULL)
+	    g.get_activation(crt))) == NULL)
 		goto fail;
 	if ((f->v_end = cert_time_str(
-	    gnutls_x509_crt_get_expiration_time(crt))) == NULL)
+	    g.get_expiration(crt))) == NULL)
 		goto fail;
 
-	if ((ret = gnutls_hash_fast(GNUTLS_DIG_SHA256, c->der, c->der_len,
+	if ((ret = g.hash_fast(GNUTLS_DIG_SHA256, c->der, c->der_len,
 	    digest)) < 0)
 		goto gfail;
 	if ((f->sha256 = malloc(ENCODE_HEX_LEN(sizeof(digest)) + 1)) == NULL)
 		goto fail;
 	encode_hex(f->sha256, digest, sizeof(digest));
 
-	gnutls_x509_crt_deinit(crt);
+	g.crt_deinit(crt);
 	return 0;
 gfail:
 	errno = cert_errno(ret);
 fail:
 	saved = errno;
-	gnutls_x509_crt_deinit(crt);
+	g.crt_deinit(crt);
 	cert_fields_free(f);
 	errno = saved;
 	return -1;

@@ -128,3 +128,51 @@ decode_percent(char *dst, const char *src, size_t n)
 	}
 	return o;
 }
+
+/* Value of a standard base64 digit, or -1. */
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+ssize_t
+decode_base64(unsigned char *dst, const char *src, size_t n)
+{
+	uint32_t acc = 0;
+	size_t i, o = 0;
+	int bits = 0, pad = 0, v;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || (v = b64val(c)) < 0)
+			return -1;	/* data after padding, or junk */
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			dst[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	/* Leftover bits must be zero padding of a whole quantum. */
+	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0 || pad > 2)
+		return -1;
+	return (ssize_t)o;
+}

@@ -2,6 +2,8 @@
 #ifndef ENCODE_H
 #define ENCODE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 /* Output sizes, without the terminating NUL that every encoder adds. */
@@ -35,5 +37,12 @@ size_t	encode_hex(char *dst, const void *src, size_t n);
  * not followed by two hex digits is kept as is.  Returns the length.
  */
 size_t	decode_percent(char *dst, const char *src, size_t n);
+
+/*
+ * Decode standard base64 of src[0..n) into dst (3 * n / 4 bytes
+ * suffice), skipping white space and line ends.  Returns the length, or
+ * -1 for a character outside the alphabet or a malformed end.
+ */
+ssize_t	decode_base64(unsigned char *dst, const char *src, size_t n);
 
 #endif
