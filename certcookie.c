@@ -280,7 +280,7 @@ static const struct argp argp = {
 	NULL, NULL, NULL,
 };
 
-/* Upper-case a comma list of upgrade tokens into a check of h2c. */
+/* --upgrade may name anything but h2c. */
 static void
 check_upgrade(const char *list)
 {
@@ -652,15 +652,16 @@ refuse(int status, const char *why, int abort)
 		conn.status = EX_DATAERR;
 }
 
+/* Are n bytes buffered? */
 static int
-rq_need(struct side *s, size_t n)
+have(const struct side *s, size_t n)
 {
 	return s->w - s->r >= n;
 }
 
-/* Pass body bytes that are in the buffer. */
+/* Pass the buffered part of the s->left bytes that need no look. */
 static void
-rq_body_bytes(struct side *s)
+pass_counted(struct side *s)
 {
 	size_t n = s->w - s->r;
 
@@ -752,7 +753,7 @@ rq_process(void)
 			if (s->left > 0) {
 				if (s->r == s->w)
 					return;
-				rq_body_bytes(s);
+				pass_counted(s);
 				if (s->left > 0)
 					return;
 			}
@@ -782,7 +783,7 @@ rq_process(void)
 			conn.rqs = size ? RQ_CHUNK_DATA : RQ_TRAILERS;
 			break;
 		case RQ_CHUNK_CRLF:
-			if (!rq_need(s, 2))
+			if (!have(s, 2))
 				return;
 			if (memcmp(s->buf + s->r, "\r\n", 2) != 0) {
 				refuse(400, "chunk data not followed by CRLF",
@@ -915,7 +916,7 @@ rs_process(void)
 			if (s->left > 0) {
 				if (s->r == s->w)
 					return;
-				rq_body_bytes(s);
+				pass_counted(s);
 				if (s->left > 0)
 					return;
 			}
@@ -938,7 +939,7 @@ rs_process(void)
 			conn.rss = size ? RS_CHUNK_DATA : RS_TRAILERS;
 			break;
 		case RS_CHUNK_CRLF:
-			if (!rq_need(s, 2))
+			if (!have(s, 2))
 				return;
 			if (memcmp(s->buf + s->r, "\r\n", 2) != 0) {
 				conn.rss = RS_CLOSE;
