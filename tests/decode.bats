@@ -223,3 +223,27 @@ forged() {
 	decodes "$PYTHON_PORT"
 	decodes "$NODE_PORT"
 }
+
+@test "php and node read the --fields cookies decoded, as openssl prints them" {
+	local os="$BATS_TEST_TMPDIR/openssl" want="$BATS_TEST_TMPDIR/want"
+	openssl x509 -in "$PKI/client.pem" -noout -subject -issuer -serial \
+	    -startdate -enddate -fingerprint -sha256 -nameopt RFC2253 >"$os"
+	{
+		sed -n 's/^subject=//p' "$os"
+		sed -n 's/^issuer=//p' "$os"
+		sed -n 's/^serial=//p' "$os"
+		sed -n 's/^notBefore=//p' "$os"
+		sed -n 's/^notAfter=//p' "$os"
+		sed -n 's/^sha256 Fingerprint=//p' "$os" | tr -d : |
+		    tr A-F a-f
+	} >"$want"
+	grep -qx 'CN=alice,O=Example' "$want"
+	request /fields 'Cookie: a=1'
+	rewrite --fields
+	local port
+	for port in "$PHP_PORT" "$NODE_PORT" "$EXPRESS_PORT"; do
+		"$PY" "$DECODE/send.py" "$port" \
+		    "$BATS_TEST_TMPDIR/rewritten.txt" "$BATS_TEST_TMPDIR/body"
+		diff -u "$want" "$BATS_TEST_TMPDIR/body"
+	done
+}

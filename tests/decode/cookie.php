@@ -12,6 +12,12 @@ function pem_to_der($pem)
 }
 
 $v = $_COOKIE['CERT'] ?? null;
+if ($_SERVER['REQUEST_URI'] === '/fields') {
+	/* The --fields cookies, one a line, as $_COOKIE decodes them. */
+	foreach (['S_DN', 'I_DN', 'SERIAL', 'V_START', 'V_END', 'SHA256'] as $f)
+		echo $_COOKIE["CERT_$f"] ?? '(none)', "\n";
+	return;
+}
 switch (parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH)) {
 case '/base64url':
 	$der = $v === null ? false : base64_decode(strtr($v, '-_', '+/'), true);

@@ -23,10 +23,17 @@ function decode(kind, v, header) {
 	throw new Error('no such encoding');
 }
 
-function answer(res, kind, v, header) {
+// The --fields cookies, one a line, as the cookie parser decoded them.
+function fields(c) {
+	return Buffer.from(['S_DN', 'I_DN', 'SERIAL', 'V_START', 'V_END',
+	    'SHA256'].map((f) => (c['CERT_' + f] || '(none)') + '\n').join(''));
+}
+
+function answer(res, kind, c, header) {
 	let body, code = 200;
 	try {
-		body = decode(kind, v, header);
+		body = kind === '/fields' ? fields(c) :
+		    decode(kind, c.CERT, header);
 	} catch (e) {
 		body = Buffer.from(String(e)), code = 500;
 	}
@@ -41,13 +48,13 @@ if (mode === 'express') {
 	const cookieParser = require('cookie-parser');
 	const app = express();
 	app.use(cookieParser());
-	app.use((req, res) => answer(res, req.path, req.cookies.CERT,
+	app.use((req, res) => answer(res, req.path, req.cookies,
 	    req.get('Client-Cert') || ''));
 	app.listen(port, '127.0.0.1');
 } else {
 	const cookie = require('cookie');
 	http.createServer((req, res) => {
 		const c = cookie.parse(req.headers.cookie || '');
-		answer(res, req.url, c.CERT, req.headers['client-cert'] || '');
+		answer(res, req.url, c, req.headers['client-cert'] || '');
 	}).listen(port, '127.0.0.1');
 }
