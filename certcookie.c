@@ -1525,7 +1525,11 @@ main(int argc, char *argv[])
 		/* Larger pipes: fewer wake-ups of the reader and writer. */
 		(void)fcntl(0, F_SETPIPE_SZ, 1 << 20);
 		(void)fcntl(1, F_SETPIPE_SZ, 1 << 20);
-		return run_filter();
+		status = run_filter();
+		log_info("%llu requests, %llu bytes in, exit %d",
+		    (unsigned long long)conn.sent,
+		    (unsigned long long)conn.rq.bytes, status);
+		return status;
 	}
 	if (cfg.connect) {
 		if ((bfd = connect_backend(cfg.connect)) == -1) {
@@ -1540,6 +1544,11 @@ main(int argc, char *argv[])
 		}
 	}
 	status = run_proxy(bfd);
+	log_info("%llu requests, %llu answered, %llu bytes from the client, "
+	    "%llu from the backend, exit %d", (unsigned long long)conn.sent,
+	    (unsigned long long)conn.answered,
+	    (unsigned long long)conn.rq.bytes,
+	    (unsigned long long)conn.rs.bytes, status);
 	close(bfd);
 	if (conn.child > 0)
 		waitpid(conn.child, NULL, WNOHANG);
