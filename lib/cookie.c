@@ -218,18 +218,16 @@ iov(struct cookie_out *out, const void *base, size_t n)
 	out->niov++;
 }
 
-/* Is the upgrade protocol name s[0..n) ("websocket", "foo/2") allowed? */
+/*
+ * Is the upgrade token s[0..n) ("websocket", "foo/2") in the list?  It
+ * must equal an entry, ignoring case: a version passes only if listed.
+ */
 static int
 upgrade_allowed(const char *list, const char *s, size_t n)
 {
-	const char *slash = memchr(s, '/', n);
 	size_t len;
 
-	if (slash)
-		n = slash - s;
-	if (n == 0 || list == NULL)
-		return 0;
-	if (http1_eq(s, n, "h2c"))
+	if (n == 0 || list == NULL || http1_eq(s, n, "h2c"))
 		return 0;
 	while (*list) {
 		len = strcspn(list, ",");
