@@ -90,6 +90,7 @@ fuzz: deps
 	        $$f lib/*.c $(LIBS) || exit 1; \
 	    mkdir -p tests/fuzz/out/$$n; \
 	    tests/fuzz/$$n-fuzz -max_total_time=$(FUZZTIME) \
+	        -artifact_prefix=tests/fuzz/out/$$n- \
 	        tests/fuzz/out/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
