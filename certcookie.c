@@ -254,9 +254,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (c->no_cookie && c->header == NULL)
 			argp_error(state, "--no-cookie needs --header");
-		if (c->connect && state->next < state->argc)
-			argp_error(state, "--connect and COMMAND exclude each "
-			    "other");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
