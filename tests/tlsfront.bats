@@ -47,6 +47,7 @@ teardown() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	stop_backend
 }
 
 # Server options shared by most tests.
@@ -60,6 +61,8 @@ listen() {
 	PIDS+=($!)
 	TF_PID=$!
 	wait_port 127.0.0.1 "$PORT"
+	# Ours, not another test's server that took the port meanwhile.
+	kill -0 "$TF_PID"
 }
 
 # once ARGS...: tlsfront with a single inetd-style connection; sets PORT,
@@ -619,4 +622,113 @@ got two" ]
 	listen "${SRV[@]}" -- sh -c 'echo "$@"' sh -v --cert -- x
 	get "${alice[@]}"
 	[ "$output" = "-v --cert -- x" ]
+}
+
+# The whole chain: tlsfront -> certcookie -> the echo backend.
+chain() {
+	start_backend
+	listen "$@" -- "$CERTCOOKIE" --connect "127.0.0.1:$BACKEND_PORT"
+}
+
+@test "chain: keep-alive requests each carry alice's CERT, forged ones never arrive" {
+	chain "${SRV[@]}"
+	run timeout 20 $PY -c "$(client_py)
+import http.client, json
+c = http.client.HTTPSConnection('127.0.0.1', int(sys.argv[1]), context=ctx)
+for i, cookie in enumerate(['CERT=forged', 'a=1; CERT=forged; cert=x', None]):
+    h = {'Cookie': cookie} if cookie else {}
+    c.request('GET', '/r%d' % i, headers=h)
+    r = c.getresponse()
+    d = json.loads(r.read())
+    print(d['path'], d['cookies'].get('CERT', '')[:12], d.get('cert_der_sha256'),
+        sorted(d['cookies']))
+print('one connection:', c.sock is not None)" "$PORT"
+	[ "$status" -eq 0 ]
+	local sha
+	sha=$(sha256sum <client.der | cut -d' ' -f1)
+	[[ "${lines[0]}" == "/r0 MII"*" $sha ['CERT']" ]]
+	[[ "${lines[1]}" == "/r1 MII"*" $sha ['CERT', 'a']" ]]
+	[[ "${lines[2]}" == "/r2 MII"*" $sha ['CERT']" ]]
+	[ "${lines[3]}" = "one connection: True" ]
+	[[ "$output" != *forged* ]]
+}
+
+@test "chain: curl --cert, forged cookie replaced; without a cert nothing passes" {
+	chain "${SRV[@]}" --verify optional
+	get "${alice[@]}" -b 'CERT=forged'
+	[ "$status" -eq 0 ]
+	local sha
+	sha=$(sha256sum <client.der | cut -d' ' -f1)
+	[[ "$output" == *"\"cert_der_sha256\": \"$sha\""* ]]
+	[[ "$output" != *forged* ]]
+	get -b 'CERT=forged'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"cookies": {}'* ]]
+	[[ "$output" != *forged* ]]
+	[[ "$output" != *cert_der_sha256* ]]
+}
+
+@test "chain: optional-no-ca forwards FAILED:reason in CERT_VERIFY" {
+	start_backend
+	listen "${SRV[@]}" --verify optional-no-ca -- "$CERTCOOKIE" --fields \
+	    --allow-unverified --connect "127.0.0.1:$BACKEND_PORT"
+	get --cert fakeclient.pem --key fakeclient.key
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"CERT_VERIFY": "FAILED%3Aunable%20to%20get%20local%20issuer%20certificate"'* ]]
+	local sha
+	sha=$(certtool --certificate-info --outder <fakeclient.pem | sha256sum |
+	    cut -d' ' -f1)
+	[[ "$output" == *"\"cert_der_sha256\": \"$sha\""* ]]
+}
+
+@test "chain: optional-no-ca without --allow-unverified forwards no certificate" {
+	chain "${SRV[@]}" --verify optional-no-ca
+	get --cert fakeclient.pem --key fakeclient.key
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"path": "/"'* ]]
+	[[ "$output" != *cert_der_sha256* ]]
+	get "${alice[@]}"
+	[[ "$output" == *cert_der_sha256* ]]
+}
+
+@test "chain: a resumed session still sends the CERT cookie" {
+	local key=$BATS_TEST_TMPDIR/ticket.key sess=$BATS_TEST_TMPDIR/sess
+	"$TLSFRONT" --new-ticket-key "$key"
+	chain "${SRV[@]}" --ticket-key "$key"
+	local a=$PORT
+	listen "${SRV[@]}" --ticket-key "$key" -- "$CERTCOOKIE" \
+	    --connect "127.0.0.1:$BACKEND_PORT"
+	local req='GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	run openssl s_client -connect "127.0.0.1:$a" -CAfile ca.pem \
+	    -cert client.pem -key client.key -ign_eof -sess_out "$sess" \
+	    < <(printf "$req")
+	[[ "$output" == *"New, TLSv1.3"* ]]
+	run openssl s_client -connect "127.0.0.1:$PORT" -CAfile ca.pem \
+	    -ign_eof -sess_in "$sess" < <(printf "$req")
+	[[ "$output" == *"Reused, TLSv1.3"* ]]
+	local sha
+	sha=$(sha256sum <client.der | cut -d' ' -f1)
+	[[ "$output" == *"\"cert_der_sha256\": \"$sha\""* ]]
+}
+
+@test "chain: 1 GiB upload and 1 GiB download arrive intact" {
+	chain "${SRV[@]}"
+	local n=$((1 << 30)) sum=$BATS_TEST_TMPDIR/up.sha
+	run bash -c 'head -c "$1" /dev/urandom | tee >(sha256sum | cut -d" " -f1 >"$2") |
+	    curl -sS --max-time 120 -H "Expect:" --cacert ca.pem --cert client.pem \
+	    --key client.key -T - "https://127.0.0.1:$3/up"' \
+	    _ "$n" "$sum" "$PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"\"body_len\": $n,"* ]]
+	[[ "$output" == *"\"body_sha256\": \"$(cat "$sum")\""* ]]
+	local want got
+	want=$($PY -c 'import hashlib
+c = bytes(range(256)) * 256
+h = hashlib.sha256()
+for i in range(16384): h.update(c)
+print(h.hexdigest())')
+	got=$(curl -sS --max-time 120 --cacert ca.pem --cert client.pem \
+	    --key client.key "https://127.0.0.1:$PORT/download?n=$n" |
+	    sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ]
 }
