@@ -21,8 +21,10 @@ setup_file() {
 	os.rename(portfile + ".tmp", portfile)
 	c, _ = s.accept()
 	s.close()
-	with open(errfile, "w") as err:
-	    p = subprocess.Popen(sys.argv[3:], stdin=c, stdout=c, stderr=err)
+	# "-": stderr is the client socket too, as under inetd.
+	with open(os.devnull if errfile == "-" else errfile, "w") as err:
+	    p = subprocess.Popen(sys.argv[3:], stdin=c, stdout=c,
+	        stderr=c if errfile == "-" else err)
 	c.close()
 	rc = p.wait()
 	sys.exit(rc if rc >= 0 else 128 - rc)
@@ -66,11 +68,12 @@ listen() {
 }
 
 # once ARGS...: tlsfront with a single inetd-style connection; sets PORT,
-# ONCE_PID; `wait $ONCE_PID` gives tlsfront's exit status.
+# ONCE_PID; `wait $ONCE_PID` gives tlsfront's exit status.  With
+# ONCE_ERR=-, fd 2 is the connection too.
 once() {
 	local pf=$BATS_TEST_TMPDIR/once.port i
 	rm -f "$pf"
-	$PY "$SERVE_ONCE" "$pf" "$BATS_TEST_TMPDIR/once.err" \
+	$PY "$SERVE_ONCE" "$pf" "${ONCE_ERR:-$BATS_TEST_TMPDIR/once.err}" \
 	    "$TLSFRONT" "$@" </dev/null 3>&- &
 	ONCE_PID=$!
 	PIDS+=($!)
@@ -731,4 +734,56 @@ print(h.hexdigest())')
 	    --key client.key "https://127.0.0.1:$PORT/download?n=$n" |
 	    sha256sum | cut -d' ' -f1)
 	[ "$got" = "$want" ]
+}
+
+@test "inetd with fd 2 on the socket: no plaintext ever reaches the client" {
+	# A silent client: the handshake times out and tlsfront logs it.
+	ONCE_ERR=- once "${SRV[@]}" -v -v -v --handshake-timeout 1 -- env
+	run timeout 10 $PY -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+out = b""
+while True:
+    try:
+        b = s.recv(4096)
+    except ConnectionResetError:
+        break
+    if not b:
+        break
+    out += b
+print(repr(out))' "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "b''" ]
+	once_status
+	[ "$ST" -eq 76 ]
+	# COMMAND's stderr goes into the TLS stream, not around it.
+	ONCE_ERR=- once "${SRV[@]}" -- sh -c 'echo to-stderr >&2; echo to-stdout'
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *to-stderr*to-stdout* ]] || [[ "$output" == *to-stdout*to-stderr* ]]
+}
+
+@test "--user: COMMAND runs as that user, keys were read before" {
+	id nobody >/dev/null
+	cp server.key "$BATS_TEST_TMPDIR/root-only.key"
+	chmod 600 "$BATS_TEST_TMPDIR/root-only.key"
+	listen --cert server.pem --key "$BATS_TEST_TMPDIR/root-only.key" \
+	    --ca ca.pem --user nobody -- sh -c 'id -u; id -g'
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(id -u nobody)" ]
+	[ "${lines[1]}" = "$(id -g nobody)" ]
+	run -64 "$TLSFRONT" --listen 127.0.0.1:1 --cert server.pem \
+	    --key server.key --user no-such-user-here -- env </dev/null
+}
+
+@test "chain with a connector COMMAND: certcookie -- nc" {
+	start_backend
+	listen "${SRV[@]}" -- "$CERTCOOKIE" -- nc -N 127.0.0.1 "$BACKEND_PORT"
+	get "${alice[@]}" -b 'CERT=forged'
+	[ "$status" -eq 0 ]
+	local sha
+	sha=$(sha256sum <client.der | cut -d' ' -f1)
+	[[ "$output" == *"\"cert_der_sha256\": \"$sha\""* ]]
+	[[ "$output" != *forged* ]]
 }
