@@ -15,18 +15,35 @@ setup() {
 	CLIENT_SHA=$(sha256sum < "$PKI/client.der" | cut -c1-64)
 }
 
+# tree PID: PID and all its descendants, parents first.
+tree() {
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1"); do tree "$c"; done
+}
+
 teardown() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || :; done
+	local p all=()
+	# The servers and whatever they started, connections included.
+	for p in "${PIDS[@]}"; do all+=($(tree "$p")); done
+	for p in "${all[@]}"; do kill "$p" 2>/dev/null || :; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || :; done
 	stop_backend
 }
 
-# bg LOG CMD...: start CMD in the background, stdout and stderr to LOG.
+# bg LOG CMD...: start CMD in the background, stdout and stderr to LOG,
+# with no other descriptor of bats open (a leftover holding one would
+# hang the run instead of failing the test).
 bg() {
 	local log=$1
 	shift
-	"$@" > "$log" 2>&1 3>&- &
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
+		exec "$@"
+	) > "$log" 2>&1 < /dev/null &
 	PIDS+=($!)
 }
 
@@ -343,4 +360,37 @@ backend_answers() {
 	[ -n "${HOME:-}" ] || export HOME=$BATS_RUN_TMPDIR
 	go build -o "$BATS_TEST_TMPDIR/whoami" "$TOP/examples/backends/go/main.go"
 	backend_answers "$(free_port)" "$BATS_TEST_TMPDIR/whoami"
+}
+
+# no_children PID: PID has no child processes left, within 5 s.
+no_children() {
+	local i
+	for i in $(seq 100); do
+		pgrep -P "$1" > /dev/null || return 0
+		sleep 0.05
+	done
+	echo "still running under $1:"
+	pgrep -a -P "$1"
+	return 1
+}
+
+@test "certcookie.1: the nc -N and socat connectors behind tlsfront, nothing lingers" {
+	start_backend
+	local connector
+	for connector in "nc -N 127.0.0.1 $BACKEND_PORT" \
+	    "socat - TCP:127.0.0.1:$BACKEND_PORT"; do
+		FRONT_PORT=$(free_port)
+		# $connector unquoted: it is the COMMAND and its arguments.
+		bg "$BATS_TEST_TMPDIR/front.log" "$TLSFRONT" \
+		    --listen "127.0.0.1:$FRONT_PORT" --cert "$PKI/server.pem" \
+		    --key "$PKI/server.key" --ca "$PKI/ca.pem" -- \
+		    "$CERTCOOKIE" -- $connector
+		wait_port 127.0.0.1 "$FRONT_PORT"
+		run --separate-stderr curl_forged "$FRONT_PORT"
+		[ "$status" -eq 0 ]
+		check_answer "$output"
+		# The client has gone: certcookie, the connector and the
+		# TLS relay end, though the backend keeps connections alive.
+		no_children "${PIDS[-1]}"
+	done
 }
