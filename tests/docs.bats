@@ -98,3 +98,24 @@ PY
 	[[ "$(sed -n 3p <<< "$want")" == "Cookie: CERT=MII"* ]]
 	[[ "$output" != *forged* ]]
 }
+
+@test "tlsfront.1: the systemd units of EXAMPLES verify cleanly" {
+	local d=$BATS_TEST_TMPDIR/man
+	mkdir -p "$d"
+	# The literal blocks holding [Socket] and [Service], \e made \.
+	awk -v d="$d" '
+	    /^\.Bd -literal/ { n++; inblock = 1; next }
+	    /^\.Ed/ { inblock = 0; next }
+	    inblock { sub(/^    /, ""); gsub(/\\e/, "\\"); print > (d "/block." n) }
+	    ' "$TOP/tlsfront.1"
+	grep -l '^\[Socket\]' "$d"/block.* | head -n 1 | xargs -I{} cp {} "$d/tlsfront.socket"
+	grep -l '^\[Service\]' "$d"/block.* | head -n 1 | xargs -I{} cp {} "$d/tlsfront@.service"
+	grep -qx 'Accept=yes' "$d/tlsfront.socket"
+	grep -q '^ExecStart=/usr/local/bin/tlsfront ' "$d/tlsfront@.service"
+	sed -i "s|/usr/local/bin/|$TOP/|g" "$d/tlsfront@.service"
+	cd "$d"
+	run systemd-analyze verify ./tlsfront.socket ./tlsfront@.service
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
