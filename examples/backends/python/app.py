@@ -55,9 +55,12 @@ class Handler(BaseHTTPRequestHandler):
         status = 200
         if "CERT" in jar:
             v = jar["CERT"].value
-            der = base64.urlsafe_b64decode(v + "=" * (-len(v) % 4))
-            for k, val in describe(der).items():
-                lines.append("%s: %s" % (k, val))
+            try:
+                der = base64.urlsafe_b64decode(v + "=" * (-len(v) % 4))
+                lines += ["%s: %s" % kv for kv in describe(der).items()]
+            except (ValueError, subprocess.CalledProcessError):
+                status = 400
+                lines.append("the CERT cookie is not a certificate")
         else:
             status = 401
             lines.append("no client certificate")
