@@ -394,3 +394,16 @@ no_children() {
 		no_children "${PIDS[-1]}"
 	done
 }
+
+@test "systemd: both services are hardened (systemd-analyze security: exposure at most 2.0)" {
+	local d=$BATS_TEST_TMPDIR/units u
+	units "$d"
+	cd "$d"
+	for u in tlsfront@.service tlsfront-single.service; do
+		# --threshold is in tenths: fail above an exposure of 2.0.
+		run systemd-analyze security --offline=yes --threshold=20 "./$u"
+		echo "$output" | tail -n 1
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"Overall exposure level for ${u/@/@i}: "[0-2].[0-9]" OK"* ]]
+	done
+}
