@@ -11,7 +11,7 @@ load common
 demo_run() {
 	local st=0
 	DEMO_DIR=$BATS_TEST_TMPDIR/demo \
-	    setsid -w sh -c 'echo $$ > "$1"; exec make -s -C "$2" demo' \
+	    setsid -w sh -c 'echo $$ > "$1"; exec make -s --no-print-directory -C "$2" demo' \
 	    sh "$BATS_TEST_TMPDIR/sid.$1" "$TOP" \
 	    > "$BATS_TEST_TMPDIR/out.$1" 2> "$BATS_TEST_TMPDIR/err.$1" || st=$?
 	output=$(cat "$BATS_TEST_TMPDIR/out.$1")
