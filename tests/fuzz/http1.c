@@ -19,8 +19,8 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static struct cookie_cfg cfg;
-static struct http1_req in, out2, again;
+static struct cookie_cfg cfg, cfg2;
+static struct http1_req in, out2, out3, again;
 static struct iovec iov[4 * HTTP1_MAX_FIELDS];
 static char scratch[2 * MAXHEAD], head[4 * MAXHEAD], head2[4 * MAXHEAD];
 
@@ -219,19 +219,86 @@ check_head(const struct http1_req *req, const char *h, size_t hn)
 	return 0;
 }
 
+/*
+ * The same request rewritten without a certificate but with --header
+ * X-SSL-Cert: no pair of ours, no empty Cookie field, no client copy
+ * of the header, ours last.
+ */
+static void
+check_noadd(const struct http1_req *req)
+{
+	static const char ours[] = "X-SSL-Cert: ours\r\n";
+	const struct http1_field *f;
+	struct cookie_out o;
+	const char *v, *e, *s;
+	size_t i, n = 0, ncookie = 0;
+	int r, up;
+
+	memset(&o, 0, sizeof(o));
+	o.iov = iov;
+	o.maxiov = sizeof(iov) / sizeof(iov[0]);
+	o.scratch = scratch;
+	o.cap = sizeof(scratch);
+	r = cookie_rewrite(&cfg2, req, &o, &up);
+	REQUIRE(r == COOKIE_OK);
+	for (i = 0; i < o.niov; i++) {
+		REQUIRE(n + o.iov[i].iov_len <= sizeof(head2));
+		memcpy(head2 + n, o.iov[i].iov_base, o.iov[i].iov_len);
+		n += o.iov[i].iov_len;
+	}
+	memset(&out3, 0, sizeof(out3));
+	r = http1_parse_request(head2, n, 0, sizeof(head2), &out3);
+	if (r == HTTP1_BAD && out3.status == 431 &&
+	    req->nfields == HTTP1_MAX_FIELDS)
+		return;
+	REQUIRE(r == (int)n);
+	REQUIRE(out3.nfields > 0);
+	f = &out3.fields[out3.nfields - 1];
+	REQUIRE(same(f->line, f->line_len, ours, sizeof(ours) - 1));
+	for (i = 0; i + 1 < out3.nfields; i++) {
+		f = &out3.fields[i];
+		REQUIRE(f->kind != HTTP1_F_CLIENT_CERT);
+		REQUIRE(f->kind != HTTP1_F_CLIENT_CERT_CHAIN);
+		REQUIRE(!http1_eq(f->name, f->name_len, "X-SSL-Cert"));
+		REQUIRE(!http1_eq(f->name, f->name_len, "X-SSL-Cert-Chain"));
+		if (f->kind != HTTP1_F_COOKIE)
+			continue;
+		ncookie++;
+		REQUIRE(f->value_len > 0);
+		v = f->value;
+		e = v + f->value_len;
+		for (;;) {
+			for (s = v; s < e && *s != ';'; s++)
+				continue;
+			REQUIRE(s > v);
+			REQUIRE(!cookie_pair_is_ours(&cfg2, v,
+			    (size_t)(s - v)));
+			if (s == e)
+				break;
+			REQUIRE(s + 1 < e && s[1] == ' ');
+			v = s + 2;
+		}
+	}
+	REQUIRE(ncookie <= 1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
 	size_t off = 0, hn;
 	long bn, bn2;
-	int n, up, checked;
+	int n, r, up, checked;
 
 	if (cfg.nnames == 0) {
 		REQUIRE(cookie_cfg_init(&cfg, "CERT", NULL) == 0);
 		cfg.add = OURS;
 		cfg.add_len = strlen(OURS);
 		cfg.upgrade = "websocket";
+		REQUIRE(cookie_cfg_init(&cfg2, "CERT", "X-SSL-Cert") == 0);
+		cfg2.fields = "X-SSL-Cert: ours\r\n";
+		cfg2.fields_len = strlen(cfg2.fields);
+		cfg2.upgrade = "websocket";
 	}
 	while (off < size) {
 		memset(&in, 0, sizeof(in));
@@ -241,13 +308,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The same head parses to the same answer incrementally. */
 		if (n > 1) {
 			memset(&again, 0, sizeof(again));
-			REQUIRE(http1_parse_request(buf + off, (size_t)n - 1,
-			    (size_t)n / 2, MAXHEAD, &again) == HTTP1_INCOMPLETE);
+			r = http1_parse_request(buf + off, (size_t)n - 1,
+			    (size_t)n / 2, MAXHEAD, &again);
+			REQUIRE(r == HTTP1_INCOMPLETE);
 		}
 		hn = rewrite(&in, head, &up);
 		REQUIRE(hn >= in.line_len + 2);
 		off += (size_t)n;
 		checked = check_head(&in, head, hn) == 0;
+		check_noadd(&in);
 		bn = body_len(&in, buf + off, size - off);
 		if (bn < 0)
 			break;
