@@ -369,6 +369,33 @@ chain_value(enum cert_encoding enc, const char *sep)
 }
 
 /*
+ * The fields of a certificate that came with its description in the
+ * environment (tlsfront, mod_ssl): no X.509 parsing, so no GnuTLS to
+ * load.  Returns -1 when the certificate did not come from there or the
+ * description is incomplete.
+ */
+static int
+fields_from_tlsfront(const struct cert *c, struct cert_fields *f)
+{
+	static const char *const need[] = { "SSL_CLIENT_S_DN",
+	    "SSL_CLIENT_I_DN", "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
+	    "SSL_CLIENT_V_END" };
+	size_t i;
+
+	if (cfg.cert_file || strcmp(cfg.cert_env, "SSL_CLIENT_CERT") != 0)
+		return -1;
+	for (i = 0; i < sizeof need / sizeof need[0]; i++)
+		if (getenv(need[i]) == NULL)
+			return -1;
+	memset(f, 0, sizeof *f);
+	if (cert_fields_from_env(f) == -1 ||
+	    (f->sha256 = malloc(ENCODE_HEX_LEN(32) + 1)) == NULL)
+		fatal(EX_OSERR, "malloc");
+	cert_sha256_hex(c, f->sha256);
+	return 0;
+}
+
+/*
  * Work out, once per process, what every request gets: the cookie list
  * (ck.add) and the header fields (ck.fields).
  */
@@ -392,23 +419,21 @@ setup_values(void)
 		cert_free(&c);
 		have = 0;
 	}
-	if (have && cfg.fields && cert_fields_get(&c, &f) == -1)
+	if (have && cfg.fields && fields_from_tlsfront(&c, &f) == -1 &&
+	    cert_fields_get(&c, &f) == -1)
 		fatal(EX_NOINPUT, "unable to read the certificate's fields");
 	if (have && !cfg.no_cookie) {
 		if ((v = cert_encode(&c, cfg.enc, &len)) == NULL)
 			fatal(EX_SOFTWARE, "cert_encode");
 		if (len > cfg.max_value) {
-			struct cert_fields g;
+			char hex[ENCODE_HEX_LEN(32) + 1];
 
 			log_warnx("certificate is %zu bytes encoded, over "
 			    "--max-value-bytes %zu: sending %s_SHA256 instead",
 			    len, cfg.max_value, cfg.name);
-			if (cert_fields_get(&c, &g) == -1)
-				fatal(EX_NOINPUT, "unable to hash the "
-				    "certificate");
+			cert_sha256_hex(&c, hex);
 			if (!cfg.fields)
-				add_field(&add, "_SHA256", g.sha256);
-			cert_fields_free(&g);
+				add_field(&add, "_SHA256", hex);
 		} else {
 			str_cat(&add, cfg.name);
 			str_cat(&add, "=");

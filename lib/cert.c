@@ -17,6 +17,7 @@
 
 #include "cert.h"
 #include "encode.h"
+#include "sha256.h"
 
 /* No certificate file is this large; refuse to read more. */
 #define CERT_FILE_MAX	(1024 * 1024)
@@ -42,7 +43,6 @@ static struct {
 	__typeof__(gnutls_x509_crt_get_serial)		*get_serial;
 	__typeof__(gnutls_x509_crt_get_activation_time)	*get_activation;
 	__typeof__(gnutls_x509_crt_get_expiration_time)	*get_expiration;
-	__typeof__(gnutls_hash_fast)			*hash_fast;
 	void	(**free)(void *);
 } g;
 
@@ -72,7 +72,6 @@ cert_init(void)
 	SYM(get_serial, "gnutls_x509_crt_get_serial");
 	SYM(get_activation, "gnutls_x509_crt_get_activation_time");
 	SYM(get_expiration, "gnutls_x509_crt_get_expiration_time");
-	SYM(hash_fast, "gnutls_hash_fast");
 	SYM(free, "gnutls_free");
 #undef SYM
 	state = 1;
@@ -408,7 +407,7 @@ cert_fields_get(const struct cert *c, struct cert_fields *f)
 {
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t d;
-	unsigned char serial[64], digest[32];
+	unsigned char serial[64];
 	size_t slen = sizeof(serial), i;
 	char *p;
 	int ret, saved;
@@ -453,12 +452,9 @@ cert_fields_get(const struct cert *c, struct cert_fields *f)
 	    g.get_expiration(crt))) == NULL)
 		goto fail;
 
-	if ((ret = g.hash_fast(GNUTLS_DIG_SHA256, c->der, c->der_len,
-	    digest)) < 0)
-		goto gfail;
-	if ((f->sha256 = malloc(ENCODE_HEX_LEN(sizeof(digest)) + 1)) == NULL)
+	if ((f->sha256 = malloc(ENCODE_HEX_LEN(SHA256_LEN) + 1)) == NULL)
 		goto fail;
-	encode_hex(f->sha256, digest, sizeof(digest));
+	cert_sha256_hex(c, f->sha256);
 
 	g.crt_deinit(crt);
 	return 0;
@@ -470,6 +466,15 @@ fail:
 	cert_fields_free(f);
 	errno = saved;
 	return -1;
+}
+
+void
+cert_sha256_hex(const struct cert *c, char *out)
+{
+	unsigned char d[SHA256_LEN];
+
+	sha256(c->der, c->der_len, d);
+	encode_hex(out, d, sizeof d);
 }
 
 /* Set *dst to a copy of the first of the variables that is set. */

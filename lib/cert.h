@@ -66,4 +66,7 @@ int	cert_fields_from_env(struct cert_fields *f);
 
 void	cert_fields_free(struct cert_fields *f);
 
+/* Lower-case hex SHA-256 of the DER into out (65 bytes), no GnuTLS. */
+void	cert_sha256_hex(const struct cert *c, char *out);
+
 #endif

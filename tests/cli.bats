@@ -236,3 +236,20 @@ PY
 	[[ "$output" == "GET /1 HTTP/1.1"* ]]
 	[[ "$output" != *"/2"* ]]
 }
+
+@test "--fields takes tlsfront's description of SSL_CLIENT_CERT as is" {
+	# tlsfront exports the certificate with its description: certcookie
+	# uses that (no X.509 parsing); with --cert-file it reads the file.
+	export SSL_CLIENT_CERT=$(cat "$PKI/client.pem") SSL_CLIENT_VERIFY=SUCCESS \
+	    SSL_CLIENT_S_DN='CN=described' SSL_CLIENT_I_DN='CN=CA' \
+	    SSL_CLIENT_M_SERIAL=ABCD SSL_CLIENT_V_START='Jan  1 00:00:00 2026 GMT' \
+	    SSL_CLIENT_V_END='Jan  1 00:00:00 2027 GMT'
+	"$CERTCOOKIE" --fields <"$GET" >"$BATS_TEST_TMPDIR/out"
+	[ "$(cookie CERT_S_DN "$BATS_TEST_TMPDIR/out")" = "CN%3Ddescribed" ]
+	[ "$(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out")" = ABCD ]
+	[ "$(cookie CERT_V_START "$BATS_TEST_TMPDIR/out")" = "Jan%20%201%2000%3A00%3A00%202026%20GMT" ]
+	[ "$(cookie CERT_SHA256 "$BATS_TEST_TMPDIR/out")" = "$(sha <"$PKI/client.der")" ]
+	"$CERTCOOKIE" --fields --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
+	[ "$(cookie CERT_S_DN "$BATS_TEST_TMPDIR/out")" = "CN%3Dalice%2CO%3DExample" ]
+	[ "$(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out")" = 1234 ]
+}
