@@ -181,6 +181,12 @@ error_case() {
 	    --connect "127.0.0.1:$BACKEND_PORT"
 }
 
+# http.server keeps the space: to it this body would be the next request.
+@test "400 for Transfer-Encoding: chunked with a trailing space" {
+	error_case 400 $'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked \r\n\r\n2e\r\nGET / HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n\r\n0\r\n\r\n' \
+	    --connect "127.0.0.1:$BACKEND_PORT"
+}
+
 @test "400 for obs-fold, through nc" {
 	error_case 400 $'GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n' \
 	    -- nc -N 127.0.0.1 "$BACKEND_PORT"

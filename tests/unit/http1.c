@@ -233,9 +233,14 @@ static const struct rcase rcases[] = {
 	{ "Chunked in another case", S("POST / HTTP/1.1\r\n" H11
 	    "transfer-encoding: ChUnKeD\r\n\r\n"), OK, 0, 0, 0, NULL, NULL, 1,
 	    HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
-	{ "chunked with OWS", S("POST / HTTP/1.1\r\n" H11
-	    "Transfer-Encoding:\t chunked \r\n\r\n"), OK, 0, 0, 0, NULL, NULL,
+	{ "chunked after OWS", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding:\t chunked\r\n\r\n"), OK, 0, 0, 0, NULL, NULL,
 	    1, HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
+	/* Python's http.client keeps trailing white space: not chunked. */
+	{ "chunked and a space", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked \r\n\r\n"), BAD, 0, 400, 0, REST },
+	{ "chunked and a tab", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked\t\r\n\r\n"), BAD, 0, 400, 0, REST },
 	{ "CL and TE", S("POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"), BAD, 0, 400, 0, REST },
 	{ "TE and CL", S("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked"

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Mutate the corpus of tests/data/http1, run each mutant through
+certcookie in filter mode, and read the output the way a backend does:
+Python's http.client.parse_headers (as http.server) and http.cookies.
+Every request the backend reads must carry our CERT and no other value
+of it; certcookie must exit 0 or 65.
+
+  mutate.py CERTCOOKIE CERT.pem DATADIR COUNT SEED FAILDIR
+
+Failing inputs are written to FAILDIR; the exit status is 1 if any.
+"""
+import base64, collections, http.client, io, os, random, subprocess, sys
+from http.cookies import SimpleCookie, CookieError
+
+TOKENS = [b"\r\n", b"\n", b"\r", b" ", b"\t", b",", b";", b"\x00", b":",
+          b"=", b"\"", b"\\", b"\xc3\xa9", b"0", b"5", b"a", b"-", b"%43",
+          b"[]", b"CERT=evil", b"cert=evil", b" CERT=evil", b",CERT=evil",
+          b"\r\nCookie: CERT=evil", b"\r\ncookie: x=1 CERT=evil",
+          b"\r\nTransfer-Encoding: chunked", b"\r\nContent-Length: 5",
+          b"\r\nContent-Length: 0", b"\r\n Cookie: CERT=evil",
+          b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n",
+          b"0\r\n\r\n", b"5\r\nCERT=\r\n", b"\r\nClient-Cert: :ZXZpbA==:",
+          b"\r\nUpgrade: h2c", b"HTTP/1.0", b"chunked"]
+
+
+def mutate(rnd, data, others):
+    data = bytearray(data)
+    for _ in range(rnd.randint(1, 4)):
+        op = rnd.randrange(6)
+        i = rnd.randint(0, len(data))
+        if op == 0 and data:
+            del data[min(i, len(data) - 1)]
+        elif op == 1:
+            data[i:i] = rnd.choice(TOKENS)
+        elif op == 2 and data:
+            j = min(i, len(data) - 1)
+            data[j] = rnd.randrange(256)
+        elif op == 3:
+            data[i:i] = rnd.choice(others)
+        elif op == 4 and data:
+            # Duplicate a line.
+            s = data.rfind(b"\n", 0, i) + 1
+            e = data.find(b"\n", i)
+            if e > 0:
+                data[s:s] = data[s:e + 1]
+        else:
+            # Flip the case of a letter.
+            if data:
+                j = min(i, len(data) - 1)
+                data[j:j + 1] = bytes(data[j:j + 1]).swapcase()
+    return bytes(data)
+
+
+def backend_reads(out):
+    """The requests a lenient backend reads from out: their cookies.
+    Heads whose body is cut short count too: the backend saw them."""
+    f = io.BytesIO(out)
+    reqs = []
+    while True:
+        line = f.readline(65537)
+        if not line:
+            break
+        if line in (b"\r\n", b"\n"):
+            continue
+        try:
+            headers = http.client.parse_headers(f)
+        except http.client.HTTPException as e:
+            # http.server answers 431: nothing reaches the application.
+            if "more than 100 headers" in str(e):
+                reqs.append(("refused", line, []))
+            else:
+                reqs.append(("unparsable head: %s" % e, line, []))
+            break
+        cookies = headers.get_all("Cookie") or []
+        reqs.append(("request", line, cookies))
+        te = headers.get("Transfer-Encoding", "")
+        if te.lower() == "chunked":
+            while True:
+                cl = f.readline()
+                if not cl:
+                    return reqs
+                try:
+                    n = int(cl.split(b";")[0], 16)
+                except ValueError:
+                    return reqs
+                if n == 0:
+                    while f.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                f.read(n)
+                f.readline()
+        elif headers.get("Content-Length"):
+            try:
+                f.read(int(headers["Content-Length"]))
+            except ValueError:
+                return reqs
+    return reqs
+
+
+def check(out, ours, stats):
+    """None if no request read carries a CERT other than ours."""
+    for kind, line, cookies in backend_reads(out):
+        if kind == "refused":
+            stats["refused by the backend (over 100 fields)"] += 1
+            continue
+        if kind != "request":
+            return "%s after %r" % (kind, line)
+        if len(cookies) != 1:
+            return "%d Cookie fields in %r" % (len(cookies), line)
+        # Python's SimpleCookie: a header the client broke may yield
+        # nothing at all, never another CERT.
+        c = SimpleCookie()
+        try:
+            c.load(cookies[0])
+        except CookieError:
+            pass
+        vals = [m.value for k, m in c.items() if k.strip().lower() == "cert"]
+        if vals not in ([], [ours]):
+            return "SimpleCookie read CERT as %r in %r" % (vals, cookies[0])
+        if not vals:
+            stats["SimpleCookie read nothing"] += 1
+        # The split-on-";", trim, case-insensitive way (Werkzeug, Django,
+        # Node, Tomcat, ASP.NET): exactly ours.
+        vals = [v.strip() for k, _, v in
+                (p.partition("=") for p in cookies[0].split(";"))
+                if k.strip().lower() == "cert"]
+        if vals != [ours]:
+            return "CERT pairs %r in %r" % (vals, cookies[0])
+    return None
+
+
+def main():
+    cc, cert, d, count, seed, faildir = sys.argv[1:7]
+    der = subprocess.run(["certtool", "--certificate-info", "--infile", cert,
+                          "--outder"], capture_output=True,
+                         check=True).stdout
+    ours = base64.urlsafe_b64encode(der).rstrip(b"=").decode()
+    files = sorted(os.path.join(d, n) for n in os.listdir(d)
+                   if n.endswith(".req"))
+    seeds = [open(p, "rb").read() for p in files]
+    seeds = [s for s in seeds if len(s) < 8192]
+    rnd = random.Random(int(seed))
+    failed = 0
+    stats = collections.Counter()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SSL_CLIENT")}
+    for n in range(int(count)):
+        data = mutate(rnd, rnd.choice(seeds), seeds)
+        p = subprocess.run([cc, "--cert-file", cert], input=data,
+                           capture_output=True, env=env, timeout=20)
+        why = None
+        if p.returncode not in (0, 65):
+            why = "exit %d: %s" % (p.returncode, p.stderr.decode()[:200])
+        else:
+            why = check(p.stdout, ours, stats)
+            stats["exit %d" % p.returncode] += 1
+        if why:
+            failed += 1
+            os.makedirs(faildir, exist_ok=True)
+            name = os.path.join(faildir, "mutant-%d.req" % n)
+            open(name, "wb").write(data)
+            print("%s: %s" % (name, why))
+    print("%s mutants, %d failed; %s" % (count, failed, ", ".join(
+        "%s: %d" % kv for kv in sorted(stats.items()))))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
