@@ -25,8 +25,8 @@ TOKENS = [b"\r\n", b"\n", b"\r", b" ", b"\t", b",", b";", b"\x00", b":",
 
 def mutate(rnd, data, others):
     data = bytearray(data)
-    for _ in range(rnd.randint(1, 4)):
-        op = rnd.randrange(6)
+    for _ in range(rnd.choice((1, 1, 1, 2, 3))):
+        op = rnd.randrange(7)
         i = rnd.randint(0, len(data))
         if op == 0 and data:
             del data[min(i, len(data) - 1)]
@@ -43,6 +43,11 @@ def mutate(rnd, data, others):
             e = data.find(b"\n", i)
             if e > 0:
                 data[s:s] = data[s:e + 1]
+        elif op == 5:
+            # White space at the end of a line.
+            e = data.find(b"\r\n", i)
+            if e > 0:
+                data[e:e] = rnd.choice((b" ", b"\t", b" \t"))
         else:
             # Flip the case of a letter.
             if data:
@@ -137,6 +142,9 @@ def main():
     ours = base64.urlsafe_b64encode(der).rstrip(b"=").decode()
     files = sorted(os.path.join(d, n) for n in os.listdir(d)
                    if n.endswith(".req"))
+    # Mutants of accepted requests; pieces of any case get inserted.
+    good = [open(p, "rb").read() for p in files
+            if not os.path.exists(p[:-4] + ".err")]
     seeds = [open(p, "rb").read() for p in files]
     seeds = [s for s in seeds if len(s) < 8192]
     rnd = random.Random(int(seed))
@@ -145,7 +153,7 @@ def main():
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SSL_CLIENT")}
     for n in range(int(count)):
-        data = mutate(rnd, rnd.choice(seeds), seeds)
+        data = mutate(rnd, rnd.choice(good), seeds)
         p = subprocess.run([cc, "--cert-file", cert], input=data,
                            capture_output=True, env=env, timeout=20)
         why = None
