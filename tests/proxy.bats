@@ -307,6 +307,19 @@ error_case() {
 	[ "$(q '.responses[2].json.cookie | join("|")')" = "CERT=$CERT_B64" ]
 }
 
+@test "Expect: 100-continue: the interim 100, then the body, then the answer" {
+	printf 'POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n' >"$REQ"
+	printf 'hello' >"$REQ.2"
+	printf "GET /after HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n" >>"$REQ.2"
+	client --then "$REQ.2" -- --connect "127.0.0.1:$BACKEND_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '[.responses[].status] | join(",")')" = 100,200,200 ]
+	[ "$(q '.responses[1].json.body_len')" = 5 ]
+	[ "$(q '.responses[2].json.path')" = /after ]
+	[ "$(q '[.responses[1,2].json.cert_der_sha256 == env.CERT_SHA] | all')" = true ]
+}
+
 @test "--connect to a closed port: 502 to the client, exit 69" {
 	local port
 	port=$(free_port)

@@ -98,14 +98,19 @@ def run(args):
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     got = bytearray()
     cv = threading.Condition()
+    stalled = []
 
     def writer():
         """Each --then part goes once a response per part came back."""
         try:
             for i, part in enumerate(parts):
                 with cv:
-                    cv.wait_for(lambda: complete(bytes(got), heads) >= i,
-                                TIMEOUT)
+                    if not cv.wait_for(
+                            lambda: complete(bytes(got), heads) >= i,
+                            TIMEOUT):
+                        stalled.append(i)
+                        p.kill()
+                        return
                 p.stdin.write(part)
                 p.stdin.flush()
             if not keep:
@@ -130,7 +135,7 @@ def run(args):
         except BrokenPipeError:
             pass
     st = p.wait()
-    timed_out = not timer.is_alive()
+    timed_out = not timer.is_alive() or bool(stalled)
     timer.cancel()
     open(args[1], "wb").write(raw)
     print(json.dumps({"exit": st, "timeout": timed_out,
