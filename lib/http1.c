@@ -421,11 +421,12 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 	 */
 	ext = i;
 	for (;;) {
-		while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
-			i++;
+		for (tok = i; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
+			continue;
 		if (i == len)
 			goto more;
-		if (buf[i] == '\r')
+		/* BWS only before ";": "5 \r\n" is not a chunk line. */
+		if (buf[i] == '\r' && i == tok)
 			break;
 		if (buf[i] != ';')
 			return HTTP1_BAD;
@@ -437,10 +438,12 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 			goto more;
 		if (i == tok)
 			return HTTP1_BAD;
-		while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
-			i++;
+		for (tok = i; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
+			continue;
 		if (i == len)
 			goto more;
+		if (buf[i] == '\r' && i != tok)
+			return HTTP1_BAD;
 		if (buf[i] != '=')
 			continue;
 		for (i++; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
