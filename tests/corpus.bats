@@ -123,3 +123,14 @@ sys.exit(p.wait(timeout=20))
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"4000 mutants, 0 failed"* ]]
 }
+
+# What certcookie accepts, Node's strict parser (llhttp) must read as
+# the same requests with the same Cookie fields as Python does, or
+# refuse; never read other requests.
+@test "corpus mutants: Node's llhttp and Python read the same requests" {
+	run $PY "$DATA/mutate.py" "$CERTCOOKIE" "$CERT" "$DATA/http1" 3000 2 \
+	    "$BATS_TEST_TMPDIR/failed" --node
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"3000 mutants, 0 failed"* ]]
+}

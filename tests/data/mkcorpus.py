@@ -261,6 +261,8 @@ bad("chunk-hex-overflow",
 bad("chunk-0x", head + b"0x5\r\nhello\r\n0\r\n\r\n", fwd)
 bad("chunk-negative", head + b"-5\r\nhello\r\n0\r\n\r\n", fwd)
 bad("chunk-leading-space", head + b" 5\r\nhello\r\n0\r\n\r\n", fwd)
+bad("chunk-trailing-space", head + b"5 \r\nhello\r\n0\r\n\r\n", fwd)
+bad("chunk-ext-trailing-tab", head + b"5;a=b\t\r\nhello\r\n0\r\n\r\n", fwd)
 bad("chunk-no-size", head + b"\r\nhello\r\n0\r\n\r\n", fwd)
 bad("chunk-not-hex", head + b"5g\r\nhello\r\n0\r\n\r\n", fwd)
 bad("chunk-bare-lf", head + b"5\nhello\r\n0\r\n\r\n", fwd)

@@ -5,11 +5,14 @@ Python's http.client.parse_headers (as http.server) and http.cookies.
 Every request the backend reads must carry our CERT and no other value
 of it; certcookie must exit 0 or 65.
 
-  mutate.py CERTCOOKIE CERT.pem DATADIR COUNT SEED FAILDIR
+  mutate.py CERTCOOKIE CERT.pem DATADIR COUNT SEED FAILDIR [--node]
 
 Failing inputs are written to FAILDIR; the exit status is 1 if any.
+With --node, the outputs of accepted mutants are also read by Node's
+HTTP server (llhttp, through node-reads.js): it must see the same
+requests, with the same Cookie fields, as Python does.
 """
-import base64, collections, http.client, io, os, random, subprocess, sys
+import base64, collections, http.client, json, io, os, random, subprocess, sys
 from http.cookies import SimpleCookie, CookieError
 
 TOKENS = [b"\r\n", b"\n", b"\r", b" ", b"\t", b",", b";", b"\x00", b":",
@@ -134,6 +137,46 @@ def check(out, ours, stats):
     return None
 
 
+def node_differs(accepted, faildir, stats):
+    """Node's view of each accepted output against Python's."""
+    os.makedirs(faildir, exist_ok=True)
+    files = []
+    for n, data, out in accepted:
+        name = os.path.join(faildir, "accepted-%d.out" % n)
+        open(name, "wb").write(out)
+        files.append(name)
+    js = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                      "node-reads.js")
+    p = subprocess.run(["node", js] + files, capture_output=True, timeout=300,
+                       check=True)
+    failed = 0
+    for line, (n, data, out) in zip(p.stdout.decode().splitlines(),
+                                    accepted):
+        seen = json.loads(line)
+        reads = backend_reads(out)
+        if any(k != "request" for k, l, c in reads):
+            continue    # Python refused it: nothing to compare
+        py = [(l.split(b" ")[0].decode("latin1"),
+               l.split(b" ")[1].decode("latin1"), c[0] if c else None)
+              for k, l, c in reads]
+        nd = [(r["method"], r["url"], r["cookie"]) for r in seen["requests"]]
+        # Node refusing a request is safe; reading another one is not.
+        if py[:len(nd)] != nd or (not seen["error"] and py != nd):
+            failed += 1
+            name = os.path.join(faildir, "mutant-%d.req" % n)
+            open(name, "wb").write(data)
+            print("%s: node read %r (error %s), python %r" % (
+                name, nd, seen["error"], py))
+        else:
+            os.unlink(seen["file"])
+            if seen["error"]:
+                stats["node refused: " + seen["error"]] += 1
+                if os.environ.get("MUTATE_KEEP"):
+                    open(os.path.join(faildir, "node-%s-%d.req" % (
+                        seen["error"], n)), "wb").write(data)
+    return failed
+
+
 def main():
     cc, cert, d, count, seed, faildir = sys.argv[1:7]
     der = subprocess.run(["certtool", "--certificate-info", "--infile", cert,
@@ -150,6 +193,7 @@ def main():
     rnd = random.Random(int(seed))
     failed = 0
     stats = collections.Counter()
+    accepted = []
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SSL_CLIENT")}
     for n in range(int(count)):
@@ -162,12 +206,16 @@ def main():
         else:
             why = check(p.stdout, ours, stats)
             stats["exit %d" % p.returncode] += 1
+        if not why and p.returncode == 0:
+            accepted.append((n, data, p.stdout))
         if why:
             failed += 1
             os.makedirs(faildir, exist_ok=True)
             name = os.path.join(faildir, "mutant-%d.req" % n)
             open(name, "wb").write(data)
             print("%s: %s" % (name, why))
+    if "--node" in sys.argv[7:] and accepted:
+        failed += node_differs(accepted, faildir, stats)
     print("%s mutants, %d failed; %s" % (count, failed, ", ".join(
         "%s: %d" % kv for kv in sorted(stats.items()))))
     sys.exit(1 if failed else 0)
