@@ -5,12 +5,13 @@ Python's http.client.parse_headers (as http.server) and http.cookies.
 Every request the backend reads must carry our CERT and no other value
 of it; certcookie must exit 0 or 65.
 
-  mutate.py CERTCOOKIE CERT.pem DATADIR COUNT SEED FAILDIR [--node]
+  mutate.py CERTCOOKIE CERT.pem DATADIR COUNT SEED FAILDIR [--node] [--go]
 
 Failing inputs are written to FAILDIR; the exit status is 1 if any.
-With --node, the outputs of accepted mutants are also read by Node's
-HTTP server (llhttp, through node-reads.js): it must see the same
-requests, with the same Cookie fields, as Python does.
+With --node and --go, the outputs of accepted mutants are also read by
+Node's HTTP server (llhttp, node-reads.js) and Go's net/http
+(go-reads.go): each must see the same requests, with the same Cookie
+fields, as Python does, or refuse them.
 """
 import base64, collections, http.client, json, io, os, random, subprocess, sys
 from http.cookies import SimpleCookie, CookieError
@@ -137,21 +138,28 @@ def check(out, ours, stats):
     return None
 
 
-def node_differs(accepted, faildir, stats):
-    """Node's view of each accepted output against Python's."""
+def other_differs(accepted, faildir, stats, who):
+    """Node's or Go's view of each accepted output against Python's."""
     os.makedirs(faildir, exist_ok=True)
     files = []
     for n, data, out in accepted:
         name = os.path.join(faildir, "accepted-%d.out" % n)
         open(name, "wb").write(out)
         files.append(name)
-    js = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                      "node-reads.js")
-    p = subprocess.run(["node", js] + files, capture_output=True, timeout=300,
+    here = os.path.dirname(os.path.abspath(__file__))
+    if who == "node":
+        cmd = ["node", os.path.join(here, "node-reads.js")]
+    else:
+        cmd = ["go", "run", os.path.join(here, "go-reads.go")]
+    p = subprocess.run(cmd + files, capture_output=True, timeout=300,
                        check=True)
     failed = 0
-    for line, (n, data, out) in zip(p.stdout.decode().splitlines(),
-                                    accepted):
+    lines = p.stdout.decode().splitlines()
+    if len(lines) != len(accepted):
+        print("%s answered %d of %d files" % (who, len(lines),
+                                              len(accepted)))
+        return len(accepted)
+    for line, (n, data, out) in zip(lines, accepted):
         seen = json.loads(line)
         reads = backend_reads(out)
         if any(k != "request" for k, l, c in reads):
@@ -160,20 +168,23 @@ def node_differs(accepted, faildir, stats):
                l.split(b" ")[1].decode("latin1"), c[0] if c else None)
               for k, l, c in reads]
         nd = [(r["method"], r["url"], r["cookie"]) for r in seen["requests"]]
-        # Node refusing a request is safe; reading another one is not.
+        if nd:
+            stats["%s read requests" % who] += 1
+        # Refusing a request is safe; reading another one is not.
         if py[:len(nd)] != nd or (not seen["error"] and py != nd):
             failed += 1
             name = os.path.join(faildir, "mutant-%d.req" % n)
             open(name, "wb").write(data)
-            print("%s: node read %r (error %s), python %r" % (
-                name, nd, seen["error"], py))
+            print("%s: %s read %r (error %s), python %r" % (
+                name, who, nd, seen["error"], py))
         else:
             os.unlink(seen["file"])
             if seen["error"]:
-                stats["node refused: " + seen["error"]] += 1
+                stats["%s refused: %s" % (who, seen["error"])] += 1
                 if os.environ.get("MUTATE_KEEP"):
-                    open(os.path.join(faildir, "node-%s-%d.req" % (
-                        seen["error"], n)), "wb").write(data)
+                    open(os.path.join(faildir, "%s-%s-%d.req" % (
+                        who, seen["error"].replace(" ", "_"), n)),
+                        "wb").write(data)
     return failed
 
 
@@ -214,8 +225,9 @@ def main():
             name = os.path.join(faildir, "mutant-%d.req" % n)
             open(name, "wb").write(data)
             print("%s: %s" % (name, why))
-    if "--node" in sys.argv[7:] and accepted:
-        failed += node_differs(accepted, faildir, stats)
+    for who in ("node", "go"):
+        if "--" + who in sys.argv[7:] and accepted:
+            failed += other_differs(accepted, faildir, stats, who)
     print("%s mutants, %d failed; %s" % (count, failed, ", ".join(
         "%s: %d" % kv for kv in sorted(stats.items()))))
     sys.exit(1 if failed else 0)
