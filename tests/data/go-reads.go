@@ -1,6 +1,7 @@
 // Read each FILE given as Go's net/http server reads a connection that
 // carries it, and print one JSON line per file, as node-reads.js does:
-// {"file", "requests": [{"method", "url", "cookie", "body"}], "error"}.
+// {"file", "requests": [{"method", "url", "cookie", "certs", "body"}],
+// "error"}; certs: the values of r.Cookies() named CERT in any case.
 // Usage: go run go-reads.go FILE...
 package main
 
@@ -16,10 +17,11 @@ import (
 )
 
 type seen struct {
-	Method string  `json:"method"`
-	URL    string  `json:"url"`
-	Cookie *string `json:"cookie"`
-	Body   int     `json:"body"`
+	Method string   `json:"method"`
+	URL    string   `json:"url"`
+	Cookie *string  `json:"cookie"`
+	Certs  []string `json:"certs"`
+	Body   int      `json:"body"`
 }
 
 type conn struct {
@@ -43,7 +45,13 @@ func main() {
 			c := r.Context().Value(key{}).(*conn)
 			b, _ := io.ReadAll(r.Body)
 			s := seen{Method: latin1(r.Method),
-				URL: latin1(r.RequestURI), Body: len(b)}
+				URL: latin1(r.RequestURI), Body: len(b),
+				Certs: []string{}}
+			for _, k := range r.Cookies() {
+				if strings.EqualFold(k.Name, "CERT") {
+					s.Certs = append(s.Certs, latin1(k.Value))
+				}
+			}
 			if v := r.Header.Values("Cookie"); len(v) > 0 {
 				j := latin1(strings.Join(v, "; "))
 				s.Cookie = &j

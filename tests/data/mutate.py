@@ -92,6 +92,8 @@ def backend_reads(out):
                     n = int(cl.split(b";")[0], 16)
                 except ValueError:
                     return reqs
+                if n < 0 or n > len(out):
+                    return reqs
                 if n == 0:
                     while f.readline() not in (b"\r\n", b"\n", b""):
                         pass
@@ -100,9 +102,12 @@ def backend_reads(out):
                 f.readline()
         elif headers.get("Content-Length"):
             try:
-                f.read(int(headers["Content-Length"]))
+                n = int(headers["Content-Length"])
             except ValueError:
                 return reqs
+            if n < 0 or n > len(out):
+                return reqs
+            f.read(n)
     return reqs
 
 
@@ -138,7 +143,7 @@ def check(out, ours, stats):
     return None
 
 
-def other_differs(accepted, faildir, stats, who):
+def other_differs(accepted, faildir, stats, who, ours):
     """Node's or Go's view of each accepted output against Python's."""
     os.makedirs(faildir, exist_ok=True)
     files = []
@@ -147,12 +152,14 @@ def other_differs(accepted, faildir, stats, who):
         open(name, "wb").write(out)
         files.append(name)
     here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ)
     if who == "node":
         cmd = ["node", os.path.join(here, "node-reads.js")]
+        env["NODE_PATH"] = "/usr/share/nodejs"
     else:
         cmd = ["go", "run", os.path.join(here, "go-reads.go")]
     p = subprocess.run(cmd + files, capture_output=True, timeout=300,
-                       check=True)
+                       check=True, env=env)
     failed = 0
     lines = p.stdout.decode().splitlines()
     if len(lines) != len(accepted):
@@ -170,6 +177,14 @@ def other_differs(accepted, faildir, stats, who):
         nd = [(r["method"], r["url"], r["cookie"]) for r in seen["requests"]]
         if nd:
             stats["%s read requests" % who] += 1
+        # Its own cookie parser finds our CERT and no other.
+        bad = [r["certs"] for r in seen["requests"] if r["certs"] != [ours]]
+        if bad:
+            failed += 1
+            name = os.path.join(faildir, "mutant-%d.req" % n)
+            open(name, "wb").write(data)
+            print("%s: %s read CERT as %r" % (name, who, bad))
+            continue
         # Refusing a request is safe; reading another one is not.
         if py[:len(nd)] != nd or (not seen["error"] and py != nd):
             failed += 1
@@ -227,7 +242,7 @@ def main():
             print("%s: %s" % (name, why))
     for who in ("node", "go"):
         if "--" + who in sys.argv[7:] and accepted:
-            failed += other_differs(accepted, faildir, stats, who)
+            failed += other_differs(accepted, faildir, stats, who, ours)
     print("%s mutants, %d failed; %s" % (count, failed, ", ".join(
         "%s: %d" % kv for kv in sorted(stats.items()))))
     sys.exit(1 if failed else 0)

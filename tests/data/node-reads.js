@@ -1,18 +1,25 @@
 // Read each FILE given as Node's HTTP server (llhttp, strict) reads a
 // connection that carries it, and print one JSON line per file:
-// {"file", "requests": [{"method", "url", "cookie", "body"}], "error"}.
-// Usage: node node-reads.js FILE...
+// {"file", "requests": [{"method", "url", "cookie", "certs", "body"}],
+// "error"}; certs: the values of the cookie module's (Express's) keys
+// that equal CERT ignoring case.
+// Usage: NODE_PATH=/usr/share/nodejs node node-reads.js FILE...
 'use strict';
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
+const cookie = require('cookie');
 
 const server = http.createServer({ maxHeaderSize: 1 << 20 },
     (req, res) => {
 	const chunks = [];
 	req.on('data', (c) => chunks.push(c));
 	req.on('end', () => {
+		const jar = req.headers.cookie === undefined ? {} :
+		    cookie.parse(req.headers.cookie);
 		req.socket.seen.push({
+			certs: Object.keys(jar).filter((k) =>
+			    k.trim().toLowerCase() === 'cert').map((k) => jar[k]),
 			method: req.method,
 			url: req.url,
 			cookie: req.headers.cookie === undefined ?
