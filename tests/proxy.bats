@@ -16,6 +16,7 @@ setup_file() {
 	export CERT_SHA=$(sha256sum <"$der" | cut -d' ' -f1)
 	export CERT_B64=$($PY -c 'import base64,sys
 print(base64.urlsafe_b64encode(open(sys.argv[1],"rb").read()).rstrip(b"=").decode())' "$der")
+	export CERT_STD=$(base64 -w0 <"$der")
 }
 
 setup() {
@@ -318,6 +319,36 @@ error_case() {
 	[ "$(q '.responses[1].json.body_len')" = 5 ]
 	[ "$(q '.responses[2].json.path')" = /after ]
 	[ "$(q '[.responses[1,2].json.cert_der_sha256 == env.CERT_SHA] | all')" = true ]
+}
+
+@test "--reject-spoof: 400 for the forged request, after the earlier response" {
+	printf "GET /1 HTTP/1.1\r\nHost: a\r\nCookie: a=1\r\n\r\n" >"$REQ"
+	printf "GET /2 HTTP/1.1\r\nHost: a\r\nCookie: a=1 CERT=evil\r\n\r\n" >>"$REQ"
+	printf "GET /3 HTTP/1.1\r\nHost: a\r\n\r\n" >>"$REQ"
+	client -- --reject-spoof --connect "127.0.0.1:$BACKEND_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 65 ]
+	[ "$(q '[.responses[].status] | join(",")')" = 200,400 ]
+	[ "$(q '.responses[0].json.cert_der_sha256')" = "$CERT_SHA" ]
+	run grep -c -e evil -e '"/3"' "$RAW"
+	[ "$output" = 0 ]
+}
+
+@test "--header Client-Cert: the backend gets ours, never a client copy" {
+	printf "GET / HTTP/1.1\r\nHost: a\r\nClient-Cert: :ZXZpbA==:\r\nclient-cert-chain: :ZXZpbA==:\r\n\r\n" >"$REQ"
+	printf "GET / HTTP/1.1\r\nHost: a\r\nCLIENT-CERT: :ZXZpbA==:\r\n\r\n" >>"$REQ"
+	client -- --header Client-Cert --no-cookie --connect "127.0.0.1:$BACKEND_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '.responses | length')" = 2 ]
+	for i in 0 1; do
+		[ "$(q ".responses[$i].json.headers | map(select(.[0] |
+		    ascii_downcase | startswith(\"client-cert\"))) |
+		    map(.[1]) | join(\"|\")")" = ":$CERT_STD:" ]
+		[ "$(q ".responses[$i].json.cookies | length")" = 0 ]
+	done
+	run grep -c ZXZpbA "$RAW"
+	[ "$output" = 0 ]
 }
 
 @test "--connect to a closed port: 502 to the client, exit 69" {
