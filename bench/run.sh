@@ -444,7 +444,7 @@ m_full() {	# CPU ms per connection, full handshakes
 	c0=$(cpu_us "$fe")
 	ok=$(curl_tls "${port[$fe]}" --parallel --parallel-max $PAR \
 	    --no-sessionid -H 'Connection: close' -o /dev/null \
-	    -w '%{http_code}\n' "$(url "$fe" "/?[1-$N]")" | grep -c '^200$' ||
+	    -w '%{http_code}\n' "$(url "$fe" "/?[1-$N]")" 2>/dev/null | grep -c '^200$' ||
 	    true)
 	c1=$(cpu_us "$fe")
 	[ "$ok" -eq "$N" ] || { echo err; return; }
@@ -456,7 +456,7 @@ m_resumed() {	# CPU ms per connection, session reuse
 	c0=$(cpu_us "$fe")
 	ok=$(curl_tls "${port[$fe]}" --parallel --parallel-max $PAR \
 	    -H 'Connection: close' -o /dev/null \
-	    -w '%{http_code}\n' "$(url "$fe" "/?[1-$N]")" | grep -c '^200$' ||
+	    -w '%{http_code}\n' "$(url "$fe" "/?[1-$N]")" 2>/dev/null | grep -c '^200$' ||
 	    true)
 	c1=$(cpu_us "$fe")
 	[ "$ok" -eq "$N" ] || { echo err; return; }
