@@ -33,7 +33,11 @@
 #             front end) minus that before, KiB per connection
 # CPU is that of the front end's whole process tree, reaped children
 # included: each front end runs in its own cgroup (cpu.stat usage_usec, or
-# cpuacct.usage); without cgroups, /proc/PID/stat of the tree.
+# cpuacct.usage), which also holds the processes that leave the tree
+# (tlsfront's per-connection relay is reparented to init).  Without
+# cgroups (or with CPU_FROM=proc), /proc/PID/stat of the tree, utime +
+# stime + cutime + cstime: that misses processes that left the tree, and
+# the table says "CPU from proc".
 # The systemd-socket-activate process counts as part of the per-connection
 # front ends (it accepts and forks, as inetd or systemd would).
 #
@@ -83,14 +87,15 @@ raw=$top/bench/out/run-$stamp.tsv
 # --- process groups ---------------------------------------------------
 # cg_mode: v2 (cgroup2 cpu.stat), v1 (cpuacct) or proc (no cgroup).
 cg_mode=proc cg_base=
-for d in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+for d in ${CPU_FROM:+/nonexistent} /sys/fs/cgroup/unified /sys/fs/cgroup; do
 	[ "$(stat -fc %T "$d" 2>/dev/null)" = cgroup2fs ] || continue
 	if mkdir "$d/certcookie-bench.$$" 2>/dev/null; then
 		cg_mode=v2 cg_base=$d/certcookie-bench.$$
 		break
 	fi
 done
-if [ "$cg_mode" = proc ] && [ -d /sys/fs/cgroup/cpuacct ] &&
+if [ "$cg_mode" = proc ] && [ -z "${CPU_FROM:-}" ] &&
+    [ -d /sys/fs/cgroup/cpuacct ] &&
     mkdir "/sys/fs/cgroup/cpuacct/certcookie-bench.$$" 2>/dev/null; then
 	cg_mode=v1 cg_base=/sys/fs/cgroup/cpuacct/certcookie-bench.$$
 fi
