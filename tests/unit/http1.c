@@ -294,11 +294,6 @@ static const struct rcase rcases[] = {
 	    BAD, 0, 431, 20, REST },
 };
 
-struct result {
-	int		 ret;
-	int		 status;
-};
-
 /* Parse in[0..n) copied to end at a guard page. */
 static int
 parse_at_guard(const char *in, size_t n, size_t last_len, size_t max_head,
