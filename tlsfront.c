@@ -102,7 +102,7 @@ static const struct argp_option options[] = {
 	{ "listen", 'l', "ADDR:PORT", 0,
 	    "Listen on ADDR:PORT, [IPv6]:PORT or *:PORT; repeatable", 4 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0,
-	    "Serve at most N connections at once (default: 256)", 4 },
+	    "At most N connections at once (default: 256)", 4 },
 	{ "user", 'u', "USER", 0,
 	    "Switch to USER after binding and loading keys", 4 },
 	{ NULL, 0, NULL, 0, "Logging:", 5 },

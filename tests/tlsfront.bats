@@ -787,3 +787,52 @@ print(repr(out))' "$PORT"
 	[[ "$output" == *"\"cert_der_sha256\": \"$sha\""* ]]
 	[[ "$output" != *forged* ]]
 }
+
+@test "the client's chain is exported as SSL_CLIENT_CERT_CHAIN_n" {
+	cat client.pem ca.pem >"$BATS_TEST_TMPDIR/chain.pem"
+	listen "${SRV[@]}" -- env
+	run timeout 10 gnutls-cli --x509cafile ca.pem \
+	    --x509certfile "$BATS_TEST_TMPDIR/chain.pem" \
+	    --x509keyfile client.key -p "$PORT" localhost </dev/null
+	[ "$status" -eq 0 ]
+	local pem
+	pem=$(printf '%s\n' "$output" |
+	    sed -n '/^SSL_CLIENT_CERT_CHAIN_0=/,/END CERTIFICATE/p' |
+	    sed 's/^SSL_CLIENT_CERT_CHAIN_0=//')
+	[ "$(printf '%s\n' "$pem" | certtool --certificate-info --outder | sha256sum)" = \
+	    "$(certtool --certificate-info --outder <ca.pem | sha256sum)" ]
+	[[ "$output" != *SSL_CLIENT_CERT_CHAIN_1=* ]]
+	[[ "$output" == *"SSL_CLIENT_S_DN=CN=alice,O=Example"* ]]
+}
+
+@test "half-close: COMMAND's EOF is close_notify, the client may still send" {
+	local got=$BATS_TEST_TMPDIR/late
+	listen "${SRV[@]}" -- $PY -c '
+import socket, sys
+s = socket.socket(fileno=1)
+s.sendall(b"first\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+open(sys.argv[1], "wb").write(data)' "$got"
+	run timeout 20 $PY -c "$(client_py)
+a = conn(int(sys.argv[1]))
+out = b''
+while True:
+    b = a.recv(4096)
+    if not b:
+        break
+    out += b
+print(out.decode(), end='')
+a.sendall(b'late data\n')
+a.unwrap().close()" "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = first ]
+	local i
+	for i in $(seq 100); do [ -s "$got" ] && break; sleep 0.05; done
+	[ "$(cat "$got")" = "late data" ]
+}
