@@ -114,6 +114,29 @@ sys.exit(p.wait(timeout=20))
 	fi
 }
 
+# The rewrite is idempotent: an accepted output passes through again
+# unchanged (our CERT is stripped and added back in the same place).
+# Not fields-100: its added Cookie makes 101 fields, which certcookie
+# (and Python's http.server) refuse; an open question, not a choice.
+@test "corpus: certcookie's own output passes through it unchanged" {
+	local f name failed=0 n=0 st
+	for f in "$DATA"/http1/*.out; do
+		name=$(basename "$f" .out)
+		[ -e "$DATA/http1/$name.err" ] && continue
+		[ "$name" = fields-100 ] && continue
+		st=0
+		"$CERTCOOKIE" --cert-file "$CERT" <"$f" >"$BATS_TEST_TMPDIR/out" \
+		    2>/dev/null || st=$?
+		n=$((n + 1))
+		if [ "$st" -ne 0 ] || ! cmp -s "$f" "$BATS_TEST_TMPDIR/out"; then
+			echo "$name: exit $st, or the output changed"
+			failed=$((failed + 1))
+		fi
+	done
+	echo "$n outputs, $failed changed"
+	[ "$n" -ge 40 ] && [ "$failed" -eq 0 ]
+}
+
 # 4000 mutants of the corpus (seed 1; other seeds: run mutate.py by
 # hand), read back as Python's http.server and http.cookies read them.
 @test "corpus mutants: the backend never reads a CERT but ours, never desyncs" {
