@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Mutate the corpus of tests/data/http1, run each mutant through
 certcookie in filter mode, and read the output the way a backend does:
-Python's http.client.parse_headers (as http.server) and http.cookies.
+Python's http.client.parse_headers (as http.server), http.cookies and
+Werkzeug's parse_cookie.
 Every request the backend reads must carry our CERT and no other value
 of it; certcookie must exit 0 or 65.
 
@@ -15,6 +16,7 @@ fields, as Python does, or refuse them.
 """
 import base64, collections, http.client, json, io, os, random, subprocess, sys
 from http.cookies import SimpleCookie, CookieError
+from werkzeug.http import parse_cookie
 
 TOKENS = [b"\r\n", b"\n", b"\r", b" ", b"\t", b",", b";", b"\x00", b":",
           b"=", b"\"", b"\\", b"\xc3\xa9", b"0", b"5", b"a", b"-", b"%43",
@@ -133,8 +135,13 @@ def check(out, ours, stats):
             return "SimpleCookie read CERT as %r in %r" % (vals, cookies[0])
         if not vals:
             stats["SimpleCookie read nothing"] += 1
-        # The split-on-";", trim, case-insensitive way (Werkzeug, Django,
-        # Node, Tomcat, ASP.NET): exactly ours.
+        # Werkzeug's (Flask's) parser: every CERT in any case is ours.
+        vals = [v for k, v in parse_cookie(cookies[0]).items(multi=True)
+                if k.strip().lower() == "cert"]
+        if vals != [ours]:
+            return "Werkzeug read CERT as %r in %r" % (vals, cookies[0])
+        # The split-on-";", trim, case-insensitive way (Django, Node,
+        # Tomcat, ASP.NET): exactly ours.
         vals = [v.strip() for k, _, v in
                 (p.partition("=") for p in cookies[0].split(";"))
                 if k.strip().lower() == "cert"]
