@@ -836,3 +836,44 @@ a.unwrap().close()" "$PORT"
 	for i in $(seq 100); do [ -s "$got" ] && break; sleep 0.05; done
 	[ "$(cat "$got")" = "late data" ]
 }
+
+@test "SIGHUP reloads the CRL: a newly revoked certificate is refused" {
+	local d=$BATS_TEST_TMPDIR
+	printf '%s\n' 'crl_next_update = 30' 'crl_number = 1' >"$d/crl.tmpl"
+	certtool --generate-crl --load-ca-privkey ca.key \
+	    --load-ca-certificate ca.pem --template "$d/crl.tmpl" \
+	    --outfile "$d/crl.pem" 2>/dev/null
+	listen --cert server.pem --key server.key --ca ca.pem \
+	    --crl "$d/crl.pem" -- env
+	get --cert revoked.pem --key revoked.key
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	cp crl.pem "$d/crl.pem"
+	kill -HUP "$TF_PID"
+	local i
+	for i in $(seq 100); do
+		get --cert revoked.pem --key revoked.key
+		[ "$status" -ne 0 ] && break
+		sleep 0.05
+	done
+	[ "$status" -ne 0 ]
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+}
+
+@test "-v: one line per connection with peer, SNI, protocol, verify, bytes" {
+	listen "${SRV[@]}" -v -- sh -c 'head -c 5 >/dev/null; printf 1234567'
+	run timeout 10 gnutls-cli --x509cafile ca.pem --x509certfile client.pem \
+	    --x509keyfile client.key -p "$PORT" localhost <<<"abcd"
+	[ "$status" -eq 0 ]
+	local log=$BATS_TEST_TMPDIR/tlsfront.err i
+	# (wait_port's probe made a "handshake failed" line before.)
+	for i in $(seq 100); do grep -q ' ok$' "$log" && break; sleep 0.05; done
+	run grep ' sni=localhost' "$log"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" =~ ^tlsfront:\ 127\.0\.0\.1:[0-9]+\ sni=localhost\ TLSv1\.3\ TLS_[A-Z0-9_]+\ new\ verify=SUCCESS\ subject=\"CN=alice,O=Example\"\ in=5\ out=7\ time=[0-9.]+s\ ok$ ]]
+	# Certificates and cookies are never logged below -vvv.
+	run grep -c 'BEGIN CERTIFICATE' "$log"
+	[ "$output" = 0 ]
+}
