@@ -164,7 +164,10 @@ check_idle
 printf '\nbench/filter.sh, %s, %s, %d repetitions (median, min-max)\n' \
     "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc) cores" "$REPS"
 if [ "$have_cc" = yes ]; then
-	printf 'certcookie: %s\n' "$("$cc" --version 2>&1 | head -n 1)"
+	printf '%s, built %s UTC; HEAD %s\n' \
+	    "$("$cc" --version 2>&1 | head -n 1)" \
+	    "$(date -u -r "$cc" '+%Y-%m-%d %H:%M')" \
+	    "$(git log -1 --format=%h 2>/dev/null || echo -)"
 fi
 row() { printf '| %-21s | %-28s | %6s | %-17s | %7s | %6s |\n' "$@"; }
 printf '\n'

@@ -623,6 +623,12 @@ table() {
 	    "$(cut -d' ' -f1-3 /proc/loadavg)" "$REPS"
 	printf ' (N=%d, M=%d, K=%d, %d MiB; CPU from %s; %.0f s)\n' \
 	    "$N" "$M" "$K" "$DOWNLOAD_MIB" "$cg_mode" "$elapsed"
+	if [ "$have_tlsfront" = yes ]; then
+		printf 'tlsfront and certcookie built %s and %s UTC; HEAD %s.\n' \
+		    "$(date -u -r "$TLSFRONT" '+%Y-%m-%d %H:%M')" \
+		    "$(date -u -r "$CERTCOOKIE" '+%H:%M')" \
+		    "$(git log -1 --format=%h 2>/dev/null || echo -)"
+	fi
 	[ -z "${busy_reps:-}" ] || printf 'Not idle during repetition(s)%s.\n' \
 	    "$busy_reps"
 	printf 'Cells: median (min-max) and the ratio to nginx.\n\n'
