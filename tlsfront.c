@@ -566,6 +566,14 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 				log_warnx("reload failed, keeping the old "
 				    "credentials: %s", fresh.err);
 			} else {
+				gnutls_datum_t t;
+
+				/* A random ticket key outlives reloads. */
+				if (cfg->tls.ticket_key == NULL) {
+					t = fresh.ticket;
+					fresh.ticket = ctx->ticket;
+					ctx->ticket = t;
+				}
 				tls_ctx_free(ctx);
 				*ctx = fresh;
 				log_info("reloaded certificates, keys, CA "

@@ -877,3 +877,18 @@ a.unwrap().close()" "$PORT"
 	run grep -c 'BEGIN CERTIFICATE' "$log"
 	[ "$output" = 0 ]
 }
+
+@test "SIGHUP keeps the random ticket key: sessions resume after a reload" {
+	local sess=$BATS_TEST_TMPDIR/sess
+	listen "${SRV[@]}" -v -- env
+	sclient "$PORT" -sess_out "$sess"
+	[[ "$output" == *SSL_SESSION_RESUMED=Initial* ]]
+	kill -HUP "$TF_PID"
+	local log=$BATS_TEST_TMPDIR/tlsfront.err i
+	for i in $(seq 100); do grep -q reloaded "$log" && break; sleep 0.05; done
+	grep -q reloaded "$log"
+	sclient "$PORT" -sess_in "$sess"
+	[[ "$output" == *"Reused, TLSv1.3"* ]]
+	[[ "$output" == *SSL_SESSION_RESUMED=Resumed* ]]
+	[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+}
