@@ -149,15 +149,17 @@ sys.exit(p.wait(timeout=20))
 
 # What certcookie accepts, Node's strict parser (llhttp) and Go's
 # net/http must read as the same requests with the same Cookie fields as
-# Python does, or refuse; never read other requests.
-@test "corpus mutants: Node's llhttp, Go's net/http and Python agree" {
+# Python does, or refuse; never read other requests.  Node's cookie
+# module, Go's r.Cookies() and PHP's $_COOKIE find our CERT only.
+@test "corpus mutants: Node, Go, PHP and Python agree, CERT is ours" {
 	export GOCACHE=$BATS_RUN_TMPDIR/gocache GOFLAGS=
 	run $PY "$DATA/mutate.py" "$CERTCOOKIE" "$CERT" "$DATA/http1" 3000 2 \
-	    "$BATS_TEST_TMPDIR/failed" --node --go
+	    "$BATS_TEST_TMPDIR/failed" --node --go --php
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"3000 mutants, 0 failed"* ]]
 	# Both really read them.
 	[[ "$output" =~ "go read requests: "[0-9]{3} ]]
 	[[ "$output" =~ "node read requests: "[0-9]{3} ]]
+	[[ "$output" =~ "php read: "[0-9]{3} ]]
 }

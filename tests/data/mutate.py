@@ -7,14 +7,17 @@ Every request the backend reads must carry our CERT and no other value
 of it; certcookie must exit 0 or 65.
 
   mutate.py CERTCOOKIE CERT.pem DATADIR COUNT SEED FAILDIR [--node] [--go]
+            [--php]
 
 Failing inputs are written to FAILDIR; the exit status is 1 if any.
 With --node and --go, the outputs of accepted mutants are also read by
 Node's HTTP server (llhttp, node-reads.js) and Go's net/http
 (go-reads.go): each must see the same requests, with the same Cookie
-fields, as Python does, or refuse them.
+fields, as Python does, or refuse them.  With --php, PHP's $_COOKIE
+(php -S) must hold our CERT and none of our other names.
 """
-import base64, collections, http.client, json, io, os, random, subprocess, sys
+import base64, collections, http.client, json, io, os, random, socket
+import subprocess, sys, time
 from http.cookies import SimpleCookie, CookieError
 from werkzeug.http import parse_cookie
 
@@ -210,6 +213,67 @@ def other_differs(accepted, faildir, stats, who, ours):
     return failed
 
 
+OURS_FIELDS = ("CERT_S_DN", "CERT_I_DN", "CERT_SERIAL", "CERT_V_START",
+               "CERT_V_END", "CERT_SHA256", "CERT_VERIFY", "CERT_CHAIN")
+
+
+def php_differs(accepted, faildir, stats, ours):
+    """PHP's $_COOKIE (php -S) for every Cookie field forwarded: CERT is
+    ours, and none of our other names appears (PHP turns "." and " "
+    into "_", and "[" into an array)."""
+    os.makedirs(faildir, exist_ok=True)
+    script = os.path.join(faildir, "cookies.php")
+    with open(script, "w") as f:
+        f.write("<?php echo json_encode($_COOKIE, "
+                "JSON_INVALID_UTF8_SUBSTITUTE);\n")
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    srv = subprocess.Popen(["php", "-S", "127.0.0.1:%d" % port, script],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        failed = 0
+        for n, data, out in accepted:
+            for kind, line, cookies in backend_reads(out):
+                if kind != "request" or not cookies:
+                    continue
+                c = socket.create_connection(("127.0.0.1", port), 10)
+                c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n"
+                          b"Connection: close\r\nCookie: " +
+                          cookies[0].encode("latin1") + b"\r\n\r\n")
+                resp = b""
+                while True:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    resp += b
+                c.close()
+                jar = json.loads(resp.split(b"\r\n\r\n", 1)[1] or b"{}")
+                if isinstance(jar, list):
+                    jar = {}
+                stats["php read"] += 1
+                bad = [k for k in jar if k in OURS_FIELDS]
+                if jar.get("CERT") != ours or bad:
+                    failed += 1
+                    name = os.path.join(faildir, "mutant-%d.req" % n)
+                    open(name, "wb").write(data)
+                    print("%s: php read CERT as %r, and %r" % (
+                        name, jar.get("CERT"), bad))
+                    break
+        return failed
+    finally:
+        srv.kill()
+        srv.wait()
+
+
 def main():
     cc, cert, d, count, seed, faildir = sys.argv[1:7]
     der = subprocess.run(["certtool", "--certificate-info", "--infile", cert,
@@ -250,6 +314,8 @@ def main():
     for who in ("node", "go"):
         if "--" + who in sys.argv[7:] and accepted:
             failed += other_differs(accepted, faildir, stats, who, ours)
+    if "--php" in sys.argv[7:] and accepted:
+        failed += php_differs(accepted, faildir, stats, ours)
     print("%s mutants, %d failed; %s" % (count, failed, ", ".join(
         "%s: %d" % kv for kv in sorted(stats.items()))))
     sys.exit(1 if failed else 0)
