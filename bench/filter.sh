@@ -201,7 +201,7 @@ for kind in post get; do
 		[ "$s" = cat ] && base=$med
 		row "$wl" "$(label "$s")" \
 		    "$(printf %.0f "$(calc "$bytes / $med / 1e6")")" \
-		    "$(printf %.2f "$med") ($(minmax "$@"))" \
+		    "$(awk -v v="$med" 'BEGIN { printf "%.2f", v }') ($(minmax "$@"))" \
 		    "$(printf %.1f "$(calc "$nreq / $med / 1e3")")" \
 		    "$(printf %.2fx "$(calc "$base / $med")")"
 	done

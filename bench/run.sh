@@ -150,7 +150,7 @@ pids() {
 cpu_us() {
 	case $cg_mode in
 	v2) awk '$1 == "usage_usec" { print $2 }' "$cg_base/$1/cpu.stat" ;;
-	v1) awk '{ printf "%d\n", $1 / 1000 }' "$cg_base/$1/cpuacct.usage" ;;
+	v1) awk '{ printf "%.0f\n", $1 / 1000 }' "$cg_base/$1/cpuacct.usage" ;;
 	proc)
 		local hz
 		hz=$(getconf CLK_TCK)
@@ -158,7 +158,7 @@ cpu_us() {
 			# fields after the ")" of comm: utime is the 12th
 			sed 's/.*) //' "/proc/$p/stat" 2>/dev/null || true
 		done | awk -v hz="$hz" '{ t += $12 + $13 + $14 + $15 }
-		    END { printf "%d\n", t * 1e6 / hz }' ;;
+		    END { printf "%.0f\n", t * 1e6 / hz }' ;;
 	esac
 }
 
@@ -172,7 +172,7 @@ mem_kib() {
 # machine_busy_us: CPU time used by the whole machine (all cores).
 machine_busy_us() {
 	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
-	    printf "%d\n", ($2 + $3 + $4) * 1e6 / hz }' /proc/stat
+	    printf "%.0f\n", ($2 + $3 + $4 + $7 + $8) * 1e6 / hz }' /proc/stat
 }
 
 stop_all() {
@@ -565,10 +565,12 @@ for rep in $(seq "$REPS"); do
 		for g in backend client $live; do
 			ours1=$((ours1 + $(cpu_us "$g" 2>/dev/null || echo 0)))
 		done
+		# (jiffy granularity: a small negative figure means about 0)
 		other=$(calc "(($busy1 - $busy0) - ($ours1 - $ours0)) / ((\
 $(now_ns) - $w0) / 1000)")
 		echo "bench: repetition $rep of $REPS done; other processes used" \
 		    "$(printf %.2f "$other") of $(nproc) cores meanwhile" >&2
+		others="${others:+$others, }$(printf %.2f "$other")"
 		if awk -v o="$other" 'BEGIN { exit !(o > 0.25) }'; then
 			echo "bench: WARNING: the machine was not idle during" \
 			    "repetition $rep; figures are noisy" >&2
@@ -608,7 +610,9 @@ cell() {
 	set -- ${val[$fe $m]:-}
 	case " $* " in *" err "* | "  ") echo "error"; return ;; esac
 	med=$(median "$@")
-	printf "$f (%s)" "$med" "$(FMT=$f minmax "$@")"
+	# awk formats both, so that the median and min-max round alike
+	printf '%s (%s)' "$(awk -v v="$med" -v f="$f" 'BEGIN { printf f, v }')" \
+	    "$(FMT=$f minmax "$@")"
 	# shellcheck disable=SC2086
 	set -- ${val[nginx $m]:-}
 	case " $* " in *" err "* | "  ") echo; return ;; esac
@@ -629,6 +633,8 @@ table() {
 		    "$(date -u -r "$CERTCOOKIE" '+%H:%M')" \
 		    "$(git log -1 --format=%h 2>/dev/null || echo -)"
 	fi
+	[ -z "${others:-}" ] || printf 'Cores used by other processes meanwhile: %s.\n' \
+	    "$others"
 	[ -z "${busy_reps:-}" ] || printf 'Not idle during repetition(s)%s.\n' \
 	    "$busy_reps"
 	printf 'Cells: median (min-max) and the ratio to nginx.\n\n'
