@@ -351,6 +351,30 @@ error_case() {
 	[ "$output" = 0 ]
 }
 
+@test "--allow-connect: after a 2xx the bytes pass untouched both ways" {
+	start_server serve-connect
+	printf 'CONNECT ok:1 HTTP/1.1\r\nHost: ok:1\r\n\r\n' >"$REQ"
+	printf 'raw GET / HTTP/1.1\r\nCookie: CERT=tunnelled\r\n\r\n' >"$REQ.2"
+	client --then "$REQ.2" -- --allow-connect --connect "127.0.0.1:$SERVER_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '.responses[0].status')" = 200 ]
+	# The echo: exactly what the client sent into the tunnel.
+	[ "$(q '.responses[0].body')" = "$(cat "$REQ.2")" ]
+}
+
+@test "--allow-connect: a refused CONNECT (403) leaves HTTP, the next request sanitized" {
+	start_server serve-connect
+	printf 'CONNECT no:1 HTTP/1.1\r\nHost: no:1\r\n\r\n' >"$REQ"
+	printf 'GET /next HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n' >"$REQ.2"
+	client --then "$REQ.2" -- --allow-connect --connect "127.0.0.1:$SERVER_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '[.responses[].status] | join(",")')" = 403,200 ]
+	[ "$(q '.responses[1].json | map(select(startswith("Cookie")) |
+	    rtrimstr("\r\n")) | join("|")')" = "Cookie: CERT=$CERT_B64" ]
+}
+
 @test "--connect to a closed port: 502 to the client, exit 69" {
 	local port
 	port=$(free_port)

@@ -17,6 +17,10 @@ its stdin and stdout (pipes or a socket), never through a shell pipe.
   proxy_client.py serve-ws PORTFILE
       a websockets echo server on 127.0.0.1; the first message it sends
       is the request's Cookie field.
+  proxy_client.py serve-connect PORTFILE
+      answers CONNECT ok:1 with 200 and echoes from then on; CONNECT
+      to another host 403, other requests a JSON list of their head
+      lines.
   proxy_client.py serve-426 PORTFILE
       a keep-alive HTTP/1.1 server that answers a request with an
       Upgrade field 426 and any other one with a JSON description of
@@ -218,6 +222,42 @@ def serve_426(pf):
     srv.serve_forever()
 
 
+def serve_connect(pf):
+    """CONNECT to "ok:1" is answered 200 and the connection becomes an
+    echo; to any other host 403, and the connection stays HTTP."""
+    import socketserver
+
+    class H(socketserver.StreamRequestHandler):
+        def handle(self):
+            while True:
+                line = self.rfile.readline()
+                if not line:
+                    return
+                head = [line]
+                while head[-1] not in (b"\r\n", b""):
+                    head.append(self.rfile.readline())
+                words = line.split()
+                if words[0] == b"CONNECT" and words[1] == b"ok:1":
+                    self.wfile.write(b"HTTP/1.1 200 Connection established"
+                                     b"\r\n\r\n")
+                    while True:
+                        b = self.request.recv(65536)
+                        if not b:
+                            return
+                        self.wfile.write(b)
+                body = json.dumps([h.decode("latin1") for h in head])
+                st = b"403 Forbidden" if words[0] == b"CONNECT" else b"200 OK"
+                self.wfile.write(b"HTTP/1.1 " + st + b"\r\nContent-Type: "
+                                 b"application/json\r\nContent-Length: " +
+                                 str(len(body)).encode() + b"\r\n\r\n" +
+                                 body.encode())
+
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
+    write_port(pf, srv.server_address[1])
+    srv.serve_forever()
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "run":
@@ -228,6 +268,8 @@ def main():
         asyncio.run(ws_server(args[0]))
     elif cmd == "serve-426":
         serve_426(args[0])
+    elif cmd == "serve-connect":
+        serve_connect(args[0])
     else:
         sys.exit("usage: see the docstring")
 
