@@ -397,6 +397,7 @@ curl_tls() {
 	local p=$1
 	shift
 	client curl -s --cacert "$ca" --cert "$ccert" --key "$ckey" \
+	    --connect-timeout 10 --max-time 120 \
 	    --tls13-ciphers TLS_AES_128_GCM_SHA256 \
 	    --resolve "localhost:$p:127.0.0.1" "$@"
 }
@@ -417,7 +418,7 @@ for fe in $FRONTENDS; do
 	*header=?*) fwd="X-SSL-Client-Cert header" ;;
 	*) fwd="check failed" ;;
 	esac
-	nocert=$(client curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" \
+	nocert=$(client curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$ca" \
 	    --resolve "localhost:$p:127.0.0.1" "$(url "$fe" /)" || true)
 	case $nocert in
 	000) nocert="refused in handshake" ;;
