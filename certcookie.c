@@ -1239,6 +1239,31 @@ take(struct side *s, uint64_t raw, int counted)
 }
 
 /*
+ * Parse what both buffers hold until nothing moves: one side's state
+ * change (a refused upgrade, a body done) can let the other go on.
+ * Returns whether anything moved.
+ */
+static int
+process(struct side *q, struct side *p)
+{
+	int moved = 0;
+
+	for (;;) {
+		unsigned st = conn.rqs * 100u + conn.rss;
+		size_t qr = q->r, pr = p->r, qn = q->niov, pn = p->niov;
+
+		if (q->inpipe == 0)
+			rq_process();
+		if (p->inpipe == 0)
+			rs_process();
+		if (st == conn.rqs * 100u + conn.rss && qr == q->r &&
+		    pr == p->r && qn == q->niov && pn == p->niov)
+			return moved;
+		moved = 1;
+	}
+}
+
+/*
  * Proxy mode: relay client (fds 0 and 1) and backend (bfd) both ways
  * with one poll loop.
  */
@@ -1261,10 +1286,7 @@ run_proxy(int bfd)
 	conn.proxy = 1;
 	for (;;) {
 		/* Bytes in a pipe come before anything parsed after them. */
-		if (q->inpipe == 0)
-			rq_process();
-		if (p->inpipe == 0)
-			rs_process();
+		process(q, p);
 
 		/* Requests to the backend. */
 		if (pending_output(q) && !q->shut) {
@@ -1337,6 +1359,9 @@ run_proxy(int bfd)
 			return conn.status;
 		}
 
+		/* A pipe drained or a state changed: parse before polling. */
+		if (process(q, p))
+			continue;
 		qraw = q->eof || conn.rqs == RQ_STOP ? 0 : rq_raw();
 		praw = p->eof ? 0 : rs_raw();
 		memset(pfd, 0, sizeof pfd);

@@ -308,6 +308,41 @@ error_case() {
 	[ "$(q '.responses[2].json.cookie | join("|")')" = "CERT=$CERT_B64" ]
 }
 
+# Pipelined: the forged request is already buffered when the refusal comes.
+@test "a refused upgrade (200), pipelined: the buffered next request is sanitized" {
+	printf 'GET /up HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n' >"$REQ"
+	printf "GET /next HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n" >>"$REQ"
+	client -- --connect "127.0.0.1:$BACKEND_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '[.responses[].status] | join(",")')" = 200,200 ]
+	[ "$(q '.responses[1].json.path')" = /next ]
+	[ "$(q '.responses[1].json.cert_der_sha256')" = "$CERT_SHA" ]
+	run grep -c evil "$RAW"
+	[ "$output" = 0 ]
+}
+
+@test "a refused upgrade (426), pipelined, through nc: both next requests sanitized" {
+	start_server serve-426
+	printf 'GET /up HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n' >"$REQ"
+	printf "GET /next HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil; a=1\r\n\r\n" >>"$REQ"
+	printf "GET /next HTTP/1.1\r\nHost: a\r\nCookie: x=1 CERT=evil\r\n\r\n" >>"$REQ"
+	client -- -- nc -N 127.0.0.1 "$SERVER_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '[.responses[].status] | join(",")')" = 426,200,200 ]
+	[ "$(q '.responses[1].json.cookie | join("|")')" = "a=1; CERT=$CERT_B64" ]
+	[ "$(q '.responses[2].json.cookie | join("|")')" = "CERT=$CERT_B64" ]
+}
+
+@test "a large spliced response, another one, then the client's EOF: both arrive" {
+	printf 'GET /download?n=3000000 HTTP/1.1\r\nHost: a\r\n\r\n' >"$REQ"
+	printf 'GET /download?n=1 HTTP/1.1\r\nHost: a\r\n\r\n' >>"$REQ"
+	client -- --connect "127.0.0.1:$BACKEND_PORT"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '[.responses[].body_len] | join(",")')" = 3000000,1 ]
+}
+
 @test "Expect: 100-continue: the interim 100, then the body, then the answer" {
 	printf 'POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n' >"$REQ"
 	printf 'hello' >"$REQ.2"
