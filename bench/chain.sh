@@ -162,6 +162,10 @@ for rep in $(seq "$REPS"); do
 	done
 done
 
+# nums V...: only the runs that produced a number (a failed run is
+# reported on stderr above and left out of the figures).
+nums() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | tr '\n' ' '; }
+
 report=$out/chain-latest.md
 {
 	echo "# bench/chain.sh, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -174,9 +178,10 @@ report=$out/chain-latest.md
 	echo "|---|---|---|---|"
 	for m in $modes; do
 		# shellcheck disable=SC2086
-		printf '| %s | %s (%s) | %s (%s) | %s (%s) |\n' "$m" \
-		    "$(median ${R[$m]})" "$(FMT=%.0f minmax ${R[$m]})" \
-		    "$(median ${D[$m]})" "$(FMT=%.0f minmax ${D[$m]})" \
-		    "$(median ${U[$m]})" "$(FMT=%.0f minmax ${U[$m]})"
+		r=$(nums ${R[$m]}) d=$(nums ${D[$m]}) u=$(nums ${U[$m]})
+		printf '| %s | %.0f (%s) | %.0f (%s) | %.0f (%s) |\n' "$m" \
+		    "$(median $r)" "$(FMT=%.0f minmax $r)" \
+		    "$(median $d)" "$(FMT=%.0f minmax $d)" \
+		    "$(median $u)" "$(FMT=%.0f minmax $u)"
 	done
 } | tee "$report"

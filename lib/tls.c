@@ -285,8 +285,8 @@ static int
 verify_peer(struct tls_conn *c)
 {
 	gnutls_typed_vdata_st purpose = {
-		GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
-		0
+		GNUTLS_DT_KEY_PURPOSE_OID,
+		(unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0
 	};
 	const gnutls_datum_t *certs;
 	unsigned n = 0, st = 0;

@@ -51,8 +51,8 @@ struct tls_conn {
 	const struct tls_ctx	*ctx;
 	int			 gerr;		/* last GnuTLS error */
 	int			 verified;	/* verify_peer has run */
-	int			 have_cert;	/* a client certificate counts */
-	int			 rejected;	/* refused by the verify policy */
+	int			 have_cert;	/* a client cert is in play */
+	int			 rejected;	/* refused by verify policy */
 	char			 verify[96];	/* SUCCESS, NONE, FAILED:... */
 	char			 sni[256];
 	char			 err[256];	/* why the relay ended badly */
