@@ -47,11 +47,11 @@ certcookie: certcookie.o lib/libcc.a
 tlsfront: tlsfront.o lib/libcc.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tlsfront.o lib/libcc.a $(LIBS)
 
-$(UNITS): lib/libcc.a $(LIBHDR) tests/unit/unit.h
+$(UNITS): %: %.c lib/libcc.a $(LIBHDR) tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libcc.a $(LIBS)
 
-$(REPLAYS): lib/libcc.a $(LIBHDR) tests/fuzz/replay.c
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(@:-replay=.c) \
+$(REPLAYS): %-replay: %.c lib/libcc.a $(LIBHDR) tests/fuzz/replay.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $*.c \
 	    tests/fuzz/replay.c lib/libcc.a $(LIBS)
 
 deps:

@@ -492,6 +492,8 @@ setup_values(void)
 	ck.add_len = add.len;
 	ck.fields = fld.s;
 	ck.fields_len = fld.len;
+	for (v = fld.s; v && (v = strstr(v, "\r\n")) != NULL; v += 2)
+		ck.fields_count++;
 	log_debug("cookie: %s", add.s ? add.s : "(none)");
 }
 
@@ -745,6 +747,10 @@ rq_process(void)
 			if (r == COOKIE_SPOOF) {
 				refuse(400, "client sent our cookie or header",
 				    0);
+				return;
+			}
+			if (r == COOKIE_TOO_MANY) {
+				refuse(431, "too many fields with ours", 0);
 				return;
 			}
 			s->r += n;

@@ -288,6 +288,7 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
     struct cookie_out *out, int *upgraded)
 {
 	size_t niov = out->niov, used = out->used, i, npairs = 0, ckend;
+	size_t nout = 0;	/* fields forwarded */
 	const char *seg, *end;
 	int spoof = 0, r, all;
 	struct {
@@ -371,6 +372,8 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 				drop = spoof = 1;
 			break;
 		}
+		if (!drop || up.n)
+			nout++;
 		if (!drop)
 			continue;
 		iov(out, seg, f->line - seg);
@@ -381,11 +384,12 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 		seg = end;
 	}
 	if (spoof && cfg->reject_spoof) {
-		out->niov = niov;
-		out->used = used;
-		if (niov)
-			out->iov[niov - 1].iov_len = last;
-		return COOKIE_SPOOF;
+		r = COOKIE_SPOOF;
+		goto undo;
+	}
+	if (nout + (ckend > used) + cfg->fields_count > HTTP1_MAX_FIELDS) {
+		r = COOKIE_TOO_MANY;
+		goto undo;
 	}
 	iov(out, seg, end - seg);
 	if (ckend > used) {
@@ -399,9 +403,11 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 	iov(out, end, 2);	/* the empty line */
 	return COOKIE_OK;
 full:
+	r = COOKIE_FULL;
+undo:
 	out->niov = niov;
 	out->used = used;
 	if (niov)
 		out->iov[niov - 1].iov_len = last;
-	return COOKIE_FULL;
+	return r;
 }

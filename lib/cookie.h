@@ -27,6 +27,7 @@ struct cookie_cfg {
 	/* Field lines added before the empty line ("Client-Cert: ...\r\n") */
 	const char	*fields;
 	size_t		 fields_len;
+	size_t		 fields_count;	/* how many lines that is */
 	/* Upgrade tokens forwarded, comma-separated, lower case. */
 	const char	*upgrade;
 	int		 reject_spoof;
@@ -62,6 +63,7 @@ struct cookie_out {
 #define COOKIE_OK	0
 #define COOKIE_SPOOF	1	/* a client copy, and cfg->reject_spoof */
 #define COOKIE_FULL	(-1)	/* out of iovecs or scratch: flush, retry */
+#define COOKIE_TOO_MANY	2	/* the output would exceed HTTP1_MAX_FIELDS */
 
 /*
  * Append to out the iovecs of req rewritten (from req->line through the
@@ -70,7 +72,9 @@ struct cookie_out {
  * --header field and its -Chain, HTTP2-Settings, and Upgrade tokens not
  * in cfg->upgrade are removed; Cookie fields are merged into one,
  * "; "-joined, with cfg->add appended, placed last; cfg->fields follow.
- * On COOKIE_FULL or COOKIE_SPOOF, out is left as it was.
+ * The output may not hold more than HTTP1_MAX_FIELDS fields, so that it
+ * parses again here and in backends with that limit: COOKIE_TOO_MANY.
+ * On COOKIE_FULL, COOKIE_SPOOF or COOKIE_TOO_MANY, out is left as it was.
  * *upgraded is set when an Upgrade field is forwarded.
  */
 int	cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,

@@ -420,6 +420,12 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 	 * token, value a token or quoted-string.
 	 */
 	ext = i;
+	/*
+	 * Stricter than the RFC's BWS: nothing between the size and the
+	 * first ";", since Go's net/http, for one, refuses "6 ;x".
+	 */
+	if (buf[i] != ';' && buf[i] != '\r')
+		return HTTP1_BAD;
 	for (;;) {
 		for (tok = i; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
 			continue;

@@ -277,6 +277,7 @@ rw_cfg(int which)
 	cfg.add_len = strlen(cfg.add);
 	cfg.fields = NULL;
 	cfg.fields_len = 0;
+	cfg.fields_count = 0;
 	cfg.reject_spoof = 0;
 	switch (which) {
 	case CFG_NOADD:
@@ -286,6 +287,7 @@ rw_cfg(int which)
 	case CFG_HEADER:
 		cfg.fields = fields;
 		cfg.fields_len = sizeof(fields) - 1;
+		cfg.fields_count = 1;
 		break;
 	case CFG_REJECT:
 		cfg.reject_spoof = 1;
@@ -484,6 +486,59 @@ forbidden_test(void)
 	    "without --header");
 }
 
+/*
+ * The output holds at most HTTP1_MAX_FIELDS fields: 99 fields and ours
+ * pass, 100 without a Cookie field do not (nor 99 with ours and a
+ * header); 100 with a Cookie field do, ours merged into it.
+ */
+static void
+limit_test(void)
+{
+	static char in[8192], scratch[4096];
+	static struct http1_req req;
+	struct iovec iov[256];
+	struct cookie_out out;
+	size_t n, i;
+	int up, r;
+	struct {
+		size_t	 fields;	/* besides Host */
+		int	 cookie;	/* one of them is a Cookie field */
+		int	 which;
+		int	 result;
+	} c[] = {
+		{ 98, 0, CFG_ADD, COOKIE_OK },
+		{ 99, 0, CFG_ADD, COOKIE_TOO_MANY },
+		{ 99, 1, CFG_ADD, COOKIE_OK },
+		{ 98, 0, CFG_HEADER, COOKIE_TOO_MANY },
+		{ 97, 0, CFG_HEADER, COOKIE_OK },
+		{ 99, 0, CFG_NOADD, COOKIE_OK },
+	};
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t k;
+
+		n = (size_t)snprintf(in, sizeof(in), "GET / HTTP/1.1\r\n"
+		    "Host: a\r\n");
+		for (k = 0; k < c[i].fields; k++)
+			n += (size_t)snprintf(in + n, sizeof(in) - n,
+			    k == 0 && c[i].cookie ? "Cookie: a=1\r\n" :
+			    "X-%zu: 1\r\n", k);
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "\r\n");
+		CHECK(parse(in, n, &req) == (int)n, "limit case %zu parses", i);
+		memset(&out, 0, sizeof(out));
+		out.iov = iov;
+		out.maxiov = 256;
+		out.scratch = scratch;
+		out.cap = sizeof(scratch);
+		r = cookie_rewrite(rw_cfg(c[i].which), &req, &out, &up);
+		CHECK(r == c[i].result, "limit case %zu: %d, want %d", i, r,
+		    c[i].result);
+		if (r != COOKIE_OK)
+			CHECK(out.niov == 0 && out.used == 0,
+			    "limit case %zu: out left as it was", i);
+	}
+}
+
 int
 main(void)
 {
@@ -495,5 +550,6 @@ main(void)
 		rw_case(&rws[i]);
 	full_test();
 	forbidden_test();
+	limit_test();
 	return unit_done("cookie");
 }
