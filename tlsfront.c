@@ -322,7 +322,7 @@ listen_on(const char *spec)
 	char host[256];
 	const char *colon, *port, *h;
 	size_t hl;
-	int fd = -1, one = 1, e;
+	int fd = -1, one = 1, zero = 0, e, wild;
 
 	if ((colon = strrchr(spec, ':')) == NULL)
 		fatalx(EX_USAGE, "--listen %s: want ADDR:PORT", spec);
@@ -337,20 +337,29 @@ listen_on(const char *spec)
 		fatalx(EX_USAGE, "--listen %s: address too long", spec);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
+	/* "*" or nothing: "::" taking IPv4 too, else 0.0.0.0. */
+	wild = hl == 0 || strcmp(host, "*") == 0;
+	if (wild)
+		strcpy(host, "::");
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
-	if ((e = getaddrinfo(hl == 0 || strcmp(host, "*") == 0 ? NULL : host,
-	    port, &hints, &res)) != 0)
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
 		fatalx(EX_USAGE, "--listen %s: %s", spec, gai_strerror(e));
-	/* The first address that binds: "*" gives IPv6 dual-stack first. */
+	if (wild && (e = getaddrinfo("0.0.0.0", port, &hints,
+	    &res->ai_next)) != 0)
+		fatalx(EX_USAGE, "--listen %s: %s", spec, gai_strerror(e));
+	/* The first address that binds. */
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);
 		if (fd == -1)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (wild && ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+			    sizeof zero);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(fd, 128) == 0)
 			break;
