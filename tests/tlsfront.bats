@@ -892,3 +892,20 @@ a.unwrap().close()" "$PORT"
 	[[ "$output" == *SSL_SESSION_RESUMED=Resumed* ]]
 	[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
 }
+
+@test "chain with nc: a 256 MiB chunked upload arrives intact" {
+	start_backend
+	listen "${SRV[@]}" -- "$CERTCOOKIE" -- nc -N 127.0.0.1 "$BACKEND_PORT"
+	local n=$((256 << 20)) up=$BATS_TEST_TMPDIR/up.bin
+	head -c "$n" /dev/urandom >"$up"
+	# From a pipe: curl does not know the length and sends it chunked.
+	run bash -c 'curl -sS --max-time 60 -H "Expect:" --cacert ca.pem \
+	    --cert client.pem --key client.key -T - "https://127.0.0.1:$1/up" <"$2"' \
+	    _ "$PORT" "$up"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"\"body_len\": $n,"* ]]
+	[[ "$output" == *"\"body_sha256\": \"$(sha256sum <"$up" | cut -d' ' -f1)\""* ]]
+	[[ "$output" == *cert_der_sha256* ]]
+	[[ "$output" == *'"chunked"'* ]]
+	rm -f "$up"
+}
