@@ -19,7 +19,9 @@
 # with Content-Length) on one connection each; the backend checksums
 # the upload, the download is counted.
 #
-# Environment: REPS (3), N, C, SIZE (bytes).  Medians, with min-max.
+# Environment: REPS (3), N, C, SIZE (bytes), MODES (the list above),
+# CONNECTOR (builtin: certcookie --connect; nc: certcookie -- nc -N;
+# socat: certcookie -- socat).  Medians, with min-max.
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -56,7 +58,12 @@ pids+=($!)
 wait_port "$bport"
 
 tls=(--cert "$pki/server.pem" --key "$pki/server.key" --ca "$pki/ca.pem")
-chain=(-- "$cc" --connect "127.0.0.1:$bport")
+case ${CONNECTOR:-builtin} in
+builtin) chain=(-- "$cc" --connect "127.0.0.1:$bport") ;;
+nc) chain=(-- "$cc" -- nc -N 127.0.0.1 "$bport") ;;
+socat) chain=(-- "$cc" -- socat - "TCP:127.0.0.1:$bport") ;;
+*) echo "chain: CONNECTOR is builtin, nc or socat" >&2; exit 64 ;;
+esac
 
 # start MODE: start tlsfront as MODE on a free port; sets port, scheme.
 start() {
@@ -170,7 +177,8 @@ report=$out/chain-latest.md
 {
 	echo "# bench/chain.sh, $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo
-	echo "N=$N connections, $C in parallel, full handshakes with a" \
+	echo "Connector: ${CONNECTOR:-builtin}." \
+	    "N=$N connections, $C in parallel, full handshakes with a" \
 	    "client certificate; SIZE=$SIZE bytes; REPS=$REPS;" \
 	    "$(nproc) cores.  Median (min-max)."
 	echo
