@@ -697,6 +697,28 @@ pass_counted(struct side *s)
 }
 
 /*
+ * A trailer field a backend that merges trailers into the header would
+ * take from the client: ours, or one that frames or routes the request.
+ */
+static const char *
+trailer_forbidden(const struct http1_field *f)
+{
+	if (cookie_field_forbidden(&ck, f))
+		return "Cookie or certificate field in the trailers";
+	switch (f->kind) {
+	case HTTP1_F_CONTENT_LENGTH:
+	case HTTP1_F_TRANSFER_ENCODING:
+	case HTTP1_F_HOST:
+	case HTTP1_F_CONNECTION:
+	case HTTP1_F_UPGRADE:
+	case HTTP1_F_HTTP2_SETTINGS:
+		return "framing or routing field in the trailers";
+	default:
+		return NULL;
+	}
+}
+
+/*
  * Turn buffered client bytes into queued output, as far as they go.
  * Returns when more input is needed, output must drain first, or the
  * requests stop.
@@ -832,10 +854,9 @@ rq_process(void)
 				return;
 			}
 			while (nf-- > 0)
-				if (cookie_field_forbidden(&ck,
-				    &req->fields[nf])) {
-					refuse(400, "Cookie or certificate "
-					    "field in the trailers", 1);
+				if ((why = trailer_forbidden(&req->fields[nf]))
+				    != NULL) {
+					refuse(400, why, 1);
 					return;
 				}
 			queue(s, s->buf + s->r, n);

@@ -249,6 +249,40 @@ parse_te(const char *s, size_t n, int *chunked_last, int *other)
 	}
 }
 
+/*
+ * RFC 9112 3.2: origin-form ("/p"), absolute-form ("http://h/p"),
+ * authority-form ("h:443") for CONNECT only, asterisk-form for OPTIONS
+ * only.  Backends differ on anything else, so it is refused.
+ */
+static int
+target_ok(const struct http1_req *req)
+{
+	const char *t = req->target;
+	size_t n = req->target_len, i, d;
+
+	if (req->flags & HTTP1_CONNECT) {
+		for (i = n; i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9'; i--)
+			continue;
+		d = n - i;
+		if (d == 0 || d > 5 || i < 2 || t[i - 1] != ':')
+			return 0;
+		return memchr(t, '/', n) == NULL && memchr(t, '@', n) == NULL;
+	}
+	if (n == 1 && t[0] == '*')
+		return http1_eq(req->method, req->method_len, "OPTIONS");
+	if (t[0] == '/')
+		return 1;
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+	if (!((t[0] | 0x20) >= 'a' && (t[0] | 0x20) <= 'z'))
+		return 0;
+	for (i = 1; i < n && t[i] != ':'; i++)
+		if (!(((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '+' ||
+		    t[i] == '-' || t[i] == '.'))
+			return 0;
+	return i < n && i + 1 < n;
+}
+
 int
 http1_parse_request(const char *buf, size_t len, size_t last_len,
     size_t max_head, struct http1_req *req)
@@ -393,6 +427,8 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 		req->flags |= HTTP1_HEAD;
 	else if (http1_eq(req->method, req->method_len, "CONNECT"))
 		req->flags |= HTTP1_CONNECT;
+	if (!target_ok(req))
+		return bad(req, 400, "malformed request target");
 	return (int)p;
 }
 

@@ -161,6 +161,13 @@ bad("spoof-trailer-cookie-lower",
     POST + CHK + b"\r\n5\r\nhello\r\n0\r\nX: 1\r\ncookie: a=1\r\n\r\n", cut)
 bad("spoof-trailer-client-cert",
     POST + CHK + b"\r\n5\r\nhello\r\n0\r\nClient-Cert: :AAAA:\r\n\r\n", cut)
+# Nor a field that frames or routes the request, for a backend that
+# merges trailers into the header section.
+for name, fld in (("cl", b"Content-Length: 5"),
+                  ("te", b"Transfer-Encoding: chunked"),
+                  ("host", b"Host: evil"), ("upgrade", b"Upgrade: h2c")):
+    bad("smuggle-trailer-" + name,
+        POST + CHK + b"\r\n5\r\nhello\r\n0\r\n" + fld + b"\r\n\r\n", cut)
 bad("spoof-trailer-after-good", GET + b"\r\n" + POST + CHK +
     b"\r\n5\r\nhello\r\n0\r\nCookie: CERT=evil\r\n\r\n" + GET + b"\r\n",
     GOT + cut)
@@ -260,6 +267,9 @@ bad("head-too-big", GET + b"X: " + b"a" * 65536 + b"\r\n\r\n")
 bad("head-too-big-after-good", GET + b"\r\n" + GET + b"X: " +
     b"a" * 70000 + b"\r\n\r\n", GOT)
 bad("connect", b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n")
+# Request targets outside RFC 9112's four forms: backends differ on them.
+bad("target-relative", b"GET p HTTP/1.1\r\n" + H + b"\r\n")
+bad("target-asterisk-get", b"GET * HTTP/1.1\r\n" + H + b"\r\n")
 
 # Chunk-size tricks: the body is cut where it turns bad.
 head = POST + CHK + b"\r\n"

@@ -50,6 +50,23 @@ static const struct rcase rcases[] = {
 	    OK, 0, 0, 0, "CONNECT", "a:443", 1, ANY, 0, HTTP1_CONNECT, 1, 0 },
 	{ "asterisk-form", S("OPTIONS * HTTP/1.1\r\n" H11 "\r\n"), OK, 0, 0,
 	    0, "OPTIONS", "*", 1, ANY, 0, 0, 1, 0 },
+	{ "neither origin nor absolute form", S("GET p HTTP/1.1\r\n" H11
+	    "\r\n"), BAD, 0, 400, 0, REST },
+	{ "scheme without anything after", S("GET http: HTTP/1.1\r\n" H11
+	    "\r\n"), BAD, 0, 400, 0, REST },
+	{ "scheme starting with a digit", S("GET 1http://a/ HTTP/1.1\r\n"
+	    H11 "\r\n"), BAD, 0, 400, 0, REST },
+	{ "asterisk-form outside OPTIONS", S("GET * HTTP/1.1\r\n" H11
+	    "\r\n"), BAD, 0, 400, 0, REST },
+	{ "CONNECT to a path", S("CONNECT /a HTTP/1.1\r\n" H11 "\r\n"), BAD,
+	    0, 400, 0, REST },
+	{ "CONNECT without a port", S("CONNECT a HTTP/1.1\r\n" H11 "\r\n"),
+	    BAD, 0, 400, 0, REST },
+	{ "CONNECT with userinfo", S("CONNECT u@a:443 HTTP/1.1\r\n" H11
+	    "\r\n"), BAD, 0, 400, 0, REST },
+	{ "CONNECT to [::1]:443", S("CONNECT [::1]:443 HTTP/1.1\r\n"
+	    "Host: [::1]:443\r\n\r\n"), OK, 0, 0, 0, "CONNECT", "[::1]:443",
+	    1, ANY, 0, HTTP1_CONNECT, 1, 0 },
 	{ "HEAD flag", S("HEAD / HTTP/1.1\r\n" H11 "\r\n"), OK, 0, 0, 0,
 	    "HEAD", "/", 1, HTTP1_BODY_NONE, 0, HTTP1_HEAD, 1, 0 },
 	{ "extension method", S("PURGE /x HTTP/1.1\r\n" H11 "\r\n"), OK, 0, 0,
