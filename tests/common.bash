@@ -42,8 +42,9 @@ start_backend() {
 }
 
 stop_backend() {
-	[ -n "${BACKEND_PID:-}" ] && kill "$BACKEND_PID" 2>/dev/null
-	[ -n "${BACKEND_PID:-}" ] && wait "$BACKEND_PID" 2>/dev/null
+	if [ -n "${BACKEND_PID:-}" ]; then
+		kill "$BACKEND_PID" 2>/dev/null || true
+		wait "$BACKEND_PID" 2>/dev/null || true
+	fi
 	BACKEND_PID=
-	return 0
 }
