@@ -330,6 +330,10 @@ cli() {
 	    -ign_eof </dev/null
 	[[ "$output" == *"subject=CN = localhost"* ]]
 	[[ "$output" != *SSL_TLS_SNI* ]]
+	run openssl s_client -connect "127.0.0.1:$PORT" -servername unknown.test \
+	    -ign_eof </dev/null
+	[[ "$output" == *"subject=CN = localhost"* ]]
+	[[ "$output" == *SSL_TLS_SNI=unknown.test* ]]
 	# And curl verifies each name against its own certificate.
 	run curl -sS --http0.9 --cacert ca.pem \
 	    --resolve "other.test:$PORT:127.0.0.1" "https://other.test:$PORT/"
@@ -908,4 +912,36 @@ a.unwrap().close()" "$PORT"
 	[[ "$output" == *cert_der_sha256* ]]
 	[[ "$output" == *'"chunked"'* ]]
 	rm -f "$up"
+}
+
+@test "--alpn '': no ALPN at all, an h2-only client is not refused" {
+	listen "${SRV[@]}" --alpn '' -- env
+	cli --alpn h2
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"Application protocol:"* ]]
+	[[ "$output" == *SSL_PROTOCOL=TLSv1.3* ]]
+}
+
+@test "several --listen addresses in one process" {
+	local p4 p6
+	p4=$(free_port)
+	p6=$(free_port)
+	"$TLSFRONT" --listen "127.0.0.1:$p4" --listen "[::1]:$p6" "${SRV[@]}" \
+	    -- env </dev/null 3>&- &
+	PIDS+=($!)
+	wait_port 127.0.0.1 "$p4"
+	wait_port ::1 "$p6"
+	run curl -sS --http0.9 --cacert ca.pem "${alice[@]}" "https://127.0.0.1:$p4/"
+	[ "$(var REMOTE_ADDR)" = 127.0.0.1 ]
+	run curl -sS --http0.9 --cacert ca.pem "${alice[@]}" "https://[::1]:$p6/"
+	[ "$(var REMOTE_ADDR)" = ::1 ]
+}
+
+@test "LISTEN_FDS for another process (LISTEN_PID) is ignored" {
+	LISTEN_FDS=1 LISTEN_PID=1 listen "${SRV[@]}" -- env
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	novar LISTEN_FDS
+	novar LISTEN_PID
 }
