@@ -4,6 +4,7 @@
  * and this process execs COMMAND on a socketpair, with the client
  * certificate in the environment under mod_ssl's names.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -538,9 +539,19 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 	struct sigaction sa;
 	struct tls_ctx fresh;
 	sigset_t block, orig;
-	unsigned active = 0;
-	pid_t pid;
+	unsigned active = 0, k;
+	pid_t pid, *conn;
 	int i, fd, r, full = 0;
+
+	/* The connection processes, for --max-conns. */
+	if ((conn = calloc(cfg->max_conns, sizeof *conn)) == NULL)
+		fatal(EX_OSERR, "calloc");
+	/*
+	 * Relays whose COMMAND has exited come back to us, so that SIGTERM
+	 * waits for them too and nothing is left unreaped.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl PR_SET_CHILD_SUBREAPER");
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -566,9 +577,13 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 
 	while (!got_term) {
 		got_chld = 0;
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-			if (active > 0)
-				active--;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+			for (k = 0; k < active; k++)
+				if (conn[k] == pid) {
+					conn[k] = conn[--active];
+					break;
+				}
+		}
 		if (got_hup) {
 			got_hup = 0;
 			if (tls_ctx_load(&fresh, &cfg->tls) == -1) {
@@ -634,14 +649,15 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 				serve(fd, cfg, ctx);
 			}
 			close(fd);
-			active++;
+			conn[active++] = pid;
 		}
 	}
 
 	/* SIGTERM: stop accepting, let running connections finish. */
 	for (i = 0; i < nl; i++)
 		close(lfd[i]);
-	log_info("stopping: waiting for %u connection(s)", active);
+	log_info("stopping: waiting for %u connection(s) and their relays",
+	    active);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
 	exit(0);
