@@ -945,3 +945,10 @@ a.unwrap().close()" "$PORT"
 	novar LISTEN_FDS
 	novar LISTEN_PID
 }
+
+@test "TLS 1.2 renegotiation is refused: the identity cannot change" {
+	listen "${SRV[@]}" -- cat
+	cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 --rehandshake
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ReHandshake has failed"* ]]
+}
