@@ -415,6 +415,14 @@ activate() {
 	get "${alice[@]}"
 	[ "$status" -eq 0 ]
 	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	# The PIN from a file (pin-source), not on the command line.
+	printf 1234 >"$BATS_TEST_TMPDIR/pin"
+	listen --cert server.pem --ca ca.pem \
+	    --key "pkcs11:token=tlsfront;object=srv?pin-source=$BATS_TEST_TMPDIR/pin" \
+	    -- env
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
 }
 
 # sclient PORT ARGS...: openssl s_client as alice, reading to the end.
