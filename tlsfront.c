@@ -473,8 +473,8 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal(EX_OSERR, "socketpair");
 	/*
-	 * Fork twice: the relay is adopted by init, so COMMAND never sees
-	 * a child it did not make.
+	 * Fork twice: the relay is adopted by init (or by our accept loop,
+	 * a subreaper), so COMMAND never sees a child it did not make.
 	 */
 	if ((pid = fork()) == -1)
 		fatal(EX_OSERR, "fork");
