@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -146,6 +148,40 @@ alpn_parse(struct tls_ctx *ctx, const char *list)
 }
 
 static int verify_cb(gnutls_session_t);
+
+/*
+ * GnuTLS applies the handshake timeout to each read, so a client
+ * sending one byte at a time would never time out.  This pull_timeout
+ * function holds the whole handshake to one deadline.  A process runs
+ * one handshake at a time, hence one static deadline (0: none).
+ */
+static long long hs_deadline;
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
+{
+	struct pollfd pfd;
+	long long left;
+
+	pfd.fd = (int)(intptr_t)p;	/* as gnutls_transport_set_int() */
+	pfd.events = POLLIN;
+	if (hs_deadline != 0) {
+		if ((left = hs_deadline - mono_ms()) <= 0)
+			return 0;
+		if (ms == GNUTLS_INDEFINITE_TIMEOUT || ms > left)
+			ms = left;
+	}
+	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
 
 int
 tls_ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg)
@@ -380,11 +416,17 @@ tls_accept(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
 	if (ctx->verify == TLS_VERIFY_OPTIONAL_NO_CA)
 		gnutls_certificate_send_x509_rdn_sequence(c->s, 1);
 	gnutls_transport_set_int(c->s, fd);
+	gnutls_transport_set_pull_timeout_function(c->s, pull_timeout);
 	gnutls_handshake_set_timeout(c->s, ctx->handshake_ms);
 
+	hs_deadline = mono_ms() + ctx->handshake_ms;
 	do {
 		r = gnutls_handshake(c->s);
-	} while (r < 0 && gnutls_error_is_fatal(r) == 0);
+	} while (r < 0 && gnutls_error_is_fatal(r) == 0 &&
+	    mono_ms() < hs_deadline);
+	hs_deadline = 0;
+	if (r < 0 && gnutls_error_is_fatal(r) == 0)
+		r = GNUTLS_E_TIMEDOUT;
 	len = sizeof c->sni - 1;
 	if (gnutls_server_name_get(c->s, c->sni, &len, &type, 0) == 0 &&
 	    type == GNUTLS_NAME_DNS)

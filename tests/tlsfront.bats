@@ -960,3 +960,29 @@ a.unwrap().close()" "$PORT"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"ReHandshake has failed"* ]]
 }
+
+@test "a client sending its hello a byte at a time is cut at the handshake timeout" {
+	once "${SRV[@]}" --handshake-timeout 1 -- env
+	run timeout 20 $PY -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(0.2)
+t0 = time.time()
+hello = bytes.fromhex("16030100c8010000c40303") + bytes(190)
+try:
+    for b in hello:
+        s.send(bytes([b]))
+        try:
+            if s.recv(100) == b"":
+                break
+        except socket.timeout:
+            pass
+except (BrokenPipeError, ConnectionResetError):
+    pass
+print(round(time.time() - t0))' "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" -le 3 ]
+	once_status
+	[ "$ST" -eq 76 ]
+	grep -q 'timed out' "$BATS_TEST_TMPDIR/once.err"
+}
