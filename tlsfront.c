@@ -605,7 +605,7 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 			}
 		}
 		if (active >= cfg->max_conns && !full) {
-			log_warnx("%u connections: not accepting more",
+			log_info("%u connections: not accepting more",
 			    active);
 			full = 1;
 		} else if (active < cfg->max_conns) {
