@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@
 #define EX_CERT		77
 #define LISTEN_MAX	16
 #define SD_FDS_START	3
+
+extern char **environ;
 
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
 	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
@@ -427,11 +430,90 @@ same_file(int a, int b)
 }
 
 /*
- * Handshake on fd, then fork the relay and exec COMMAND.  Never
+ * COMMAND's stdin and stdout are the socketpair end appfd; so is its
+ * stderr when fd 2 was the client socket (inetd), so that it logs the
+ * way we do.
+ */
+static int
+command_fds(posix_spawn_file_actions_t *fa, int appfd, int err_is_sock)
+{
+	if (posix_spawn_file_actions_init(fa) != 0)
+		return -1;
+	if (posix_spawn_file_actions_adddup2(fa, appfd, 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(fa, appfd, 1) != 0 ||
+	    (err_is_sock && posix_spawn_file_actions_adddup2(fa, appfd,
+	    2) != 0)) {
+		posix_spawn_file_actions_destroy(fa);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The accept loop's connection process: start COMMAND with vfork
+ * semantics (posix_spawn: no copy of our page tables, no fork of a
+ * relay) and run the relay here, then exit with COMMAND's status.
+ * The supervisor of this process is the accept loop itself, so which
+ * pid runs COMMAND is ours to choose; one fork per connection instead
+ * of three.
+ */
+static _Noreturn void
+spawn_and_relay(struct tls_conn *c, int sp[2], const struct config *cfg,
+    const char *peer, const char *subject, const struct timespec *t0)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t dfl;
+	pid_t pid;
+	int e, r, st;
+
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGHUP);
+	if (command_fds(&fa, sp[0], same_file(2, c->fd)) == -1 ||
+	    posix_spawnattr_init(&at) != 0 ||
+	    posix_spawnattr_setsigdefault(&at, &dfl) != 0 ||
+	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF) != 0)
+		fatal(EX_OSERR, "posix_spawn");
+	e = posix_spawnp(&pid, cfg->child[0], &fa, &at, cfg->child,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sp[0]);
+	if (e != 0)
+		pid = -1;
+
+	/* Without COMMAND the relay sees end of file at once. */
+	signal(SIGPIPE, SIG_IGN);
+	r = tls_relay(c, sp[1], cfg->idle_ms);
+	if (r == -1)
+		log_debug("%s: %s", peer, c->err);
+	log_conn(c, 1, peer, subject, t0, r == 0 ? "ok" : c->err);
+	close(sp[1]);
+	close(c->fd);
+	if (pid == -1) {
+		errno = e;
+		fatal(e == ENOENT ? EX_NOTFOUND : EX_NOEXEC, "exec %s",
+		    cfg->child[0]);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			fatal(EX_OSERR, "waitpid");
+	if (WIFSIGNALED(st))
+		exit(128 + WTERMSIG(st));
+	exit(WEXITSTATUS(st));
+}
+
+/*
+ * Handshake on fd, then run COMMAND and the relay.  Under inetd and
+ * systemd Accept=yes (spawn 0), the relay runs in a forked child and
+ * this process execs COMMAND, so the supervisor sees COMMAND's pid and
+ * status.  In the accept loop (spawn 1), see spawn_and_relay().  Never
  * returns.
  */
 static _Noreturn void
-serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
+serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
+    int spawn)
 {
 	static struct tls_conn c;
 	struct timespec t0;
@@ -472,6 +554,8 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal(EX_OSERR, "socketpair");
+	if (spawn)
+		spawn_and_relay(&c, sp, cfg, peer, subject, &t0);
 	/*
 	 * Fork twice: the relay is adopted by init (or by our accept loop,
 	 * a subreaper), so COMMAND never sees a child it did not make.
@@ -646,7 +730,7 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 				sigprocmask(SIG_SETMASK, &orig, NULL);
 				for (r = 0; r < nl; r++)
 					close(lfd[r]);
-				serve(fd, cfg, ctx);
+				serve(fd, cfg, ctx, 1);
 			}
 			close(fd);
 			conn[active++] = pid;
@@ -726,6 +810,6 @@ main(int argc, char *argv[])
 		fatalx(EX_CONFIG, "%s", ctx.err);
 	drop_privileges(cfg.user);
 	if (conn != -1)
-		serve(conn, &cfg, &ctx);
+		serve(conn, &cfg, &ctx, 0);
 	accept_loop(lfd, nl, &cfg, &ctx);
 }

@@ -212,10 +212,15 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			pfd[POLL_APP].events |= POLLIN;
 		if (n2a_w > 0 && !app_gone)
 			pfd[POLL_APP].events |= POLLOUT;
-		/* A closed fd would report POLLHUP forever: leave it out. */
+		/*
+		 * A closed fd would report POLLHUP forever: leave it out.
+		 * Except COMMAND's end after its EOF: POLLHUP there says
+		 * COMMAND has closed it entirely (exited), so nobody is
+		 * left to read what the client may still send.
+		 */
 		if (pfd[POLL_NET].events == 0)
 			pfd[POLL_NET].fd = -1;
-		if (pfd[POLL_APP].events == 0)
+		if (pfd[POLL_APP].events == 0 && !(app_eof && !app_gone))
 			pfd[POLL_APP].fd = -1;
 		if (pfd[POLL_NET].fd == -1 && pfd[POLL_APP].fd == -1) {
 			/* Data pending inside GnuTLS: go round again. */
@@ -238,5 +243,8 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			snprintf(c->err, sizeof c->err, "socket closed");
 			return -1;
 		}
+		if (r > 0 && pfd[POLL_APP].fd != -1 && app_eof &&
+		    (pfd[POLL_APP].revents & POLLHUP))
+			app_gone = 1;
 	}
 }
