@@ -160,7 +160,8 @@ for rep in $(seq "$REPS"); do
 done
 check_idle
 
-# The table.  MB/s counts the bytes the stage writes (1 MB = 10^6 bytes).
+# The table.  MB/s counts the bytes the stage writes (1 MB = 10^6 bytes);
+# "x cat" compares medians, "best" the fastest run of each.
 printf '\nbench/filter.sh, %s, %s, %d repetitions (median, min-max)\n' \
     "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc) cores" "$REPS"
 if [ "$have_cc" = yes ]; then
@@ -169,11 +170,11 @@ if [ "$have_cc" = yes ]; then
 	    "$(date -u -r "$cc" '+%Y-%m-%d %H:%M')" \
 	    "$(git log -1 --format=%h 2>/dev/null || echo -)"
 fi
-row() { printf '| %-21s | %-28s | %6s | %-17s | %7s | %6s |\n' "$@"; }
+row() { printf '| %-21s | %-28s | %6s | %-17s | %7s | %6s | %6s |\n' "$@"; }
 printf '\n'
-row workload stage "MB/s" "seconds" "kreq/s" "x cat"
+row workload stage "MB/s" "seconds" "kreq/s" "x cat" "best"
 row ------------------ ------------------------ ---- --------------- \
-    ----- ----
+    ----- ---- ----
 for kind in post get; do
 	if [ "$kind" = post ]; then
 		wl="(a) 1 GiB POST bodies"
@@ -186,7 +187,7 @@ for kind in post get; do
 	base=
 	for s in $stages; do
 		if [ "$s" != cat ] && [ "$s" != sink ] && [ "$have_cc" != yes ]; then
-			row "$wl" "$(label "$s")" - "not built yet" - -
+			row "$wl" "$(label "$s")" - "not built yet" - - -
 			continue
 		fi
 		# Failed runs are left out of the figures and counted in a
@@ -204,18 +205,20 @@ for kind in post get; do
 $wl, $(label "$s"): $bad."
 		fi
 		if [ -z "$ok" ]; then
-			row "$wl" "$(label "$s")" - "failed" - -
+			row "$wl" "$(label "$s")" - "failed" - - -
 			continue
 		fi
 		# shellcheck disable=SC2086
 		set -- $ok
 		med=$(median "$@")
-		[ "$s" = cat ] && base=$med
+		best=$(printf '%s\n' "$@" | sort -g | head -n 1)
+		[ "$s" = cat ] && base=$med basebest=$best
 		row "$wl" "$(label "$s")" \
 		    "$(printf %.0f "$(calc "$bytes / $med / 1e6")")" \
 		    "$(awk -v v="$med" 'BEGIN { printf "%.2f", v }') ($(minmax "$@"))" \
 		    "$(printf %.1f "$(calc "$nreq / $med / 1e3")")" \
-		    "$(printf %.2fx "$(calc "$base / $med")")"
+		    "$(printf %.2fx "$(calc "$base / $med")")" \
+		    "$(printf %.2fx "$(calc "$basebest / $best")")"
 	done
 done
 printf '\nInput: (a) %s bytes, (b) %s bytes in, %s bytes rewritten (%.1fx).\n' \
