@@ -43,6 +43,9 @@ def main():
         print("listening", flush=True)
         s, _ = ls.accept()
         ls.close()
+        # as backends do (nginx's tcp_nodelay): without it, Nagle holds
+        # the small answers back and the run measures the ACK timer
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         serve(s.fileno(), s.fileno())
         s.shutdown(socket.SHUT_WR)
     else:
