@@ -183,12 +183,44 @@ pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
 	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
 }
 
-int
-tls_ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg)
+/*
+ * Whether the key of the pair at index i in cred has the public key of
+ * the pair's certificate, by their key IDs.  Returns 1, or 0 when that
+ * could not be shown.
+ */
+static int
+key_matches(gnutls_certificate_credentials_t cred, int i)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t der;
+	unsigned char a[64], b[64];
+	size_t alen = sizeof a, blen = sizeof b;
+	int ok = 0;
+
+	if (i < 0 || gnutls_certificate_get_crt_raw(cred, i, 0, &der) < 0 ||
+	    gnutls_x509_crt_init(&crt) < 0)
+		return 0;
+	if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b,
+	    &blen) >= 0 &&
+	    gnutls_certificate_get_x509_key(cred, i, &key) >= 0 &&
+	    gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, a,
+	    &alen) >= 0)
+		ok = alen == blen && memcmp(a, b, alen) == 0;
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
+/* tls_ctx_load(); strict: GnuTLS's own key test for every pair. */
+static int
+ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
 {
 	const char *pos = NULL;
 	size_t i;
-	int r;
+	int quick, r;
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->verify = cfg->verify;
@@ -201,8 +233,18 @@ tls_ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg)
 	/*
 	 * Several pairs in one credentials structure: GnuTLS picks the
 	 * one whose names match the client's SNI, else the first.
+	 * GnuTLS proves that a key fits its certificate with a test
+	 * signature, a sign and a verify: two thirds of the cost of
+	 * loading, paid at every start under inetd.  For a key in a file,
+	 * comparing key IDs shows the same; a pkcs11: key, whose
+	 * parameters may be out of reach, gets GnuTLS's test, and so does
+	 * every key once the IDs of one pair disagree (an RSA key under
+	 * an RSA-PSS certificate), so that the verdict stays GnuTLS's.
 	 */
 	for (i = 0; i < cfg->npairs; i++) {
+		quick = !strict && strncmp(cfg->key[i], "pkcs11:", 7) != 0;
+		gnutls_certificate_set_flags(ctx->cred, quick ?
+		    GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH : 0);
 		r = gnutls_certificate_set_x509_key_file2(ctx->cred,
 		    cfg->cert[i], cfg->key[i], GNUTLS_X509_FMT_PEM, NULL, 0);
 		if (r < 0) {
@@ -211,7 +253,12 @@ tls_ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg)
 			    cfg->key[i], gnutls_strerror(r));
 			goto fail;
 		}
+		if (quick && !key_matches(ctx->cred, (int)i)) {
+			tls_ctx_free(ctx);
+			return ctx_load(ctx, cfg, 1);
+		}
 	}
+	gnutls_certificate_set_flags(ctx->cred, 0);
 	if (cfg->ca != NULL) {
 		r = gnutls_certificate_set_x509_trust_file(ctx->cred, cfg->ca,
 		    GNUTLS_X509_FMT_PEM);
@@ -255,6 +302,12 @@ fail:
 	tls_ctx_free(ctx);
 	errno = EINVAL;
 	return -1;
+}
+
+int
+tls_ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg)
+{
+	return ctx_load(ctx, cfg, 0);
 }
 
 void
