@@ -22,6 +22,56 @@ enum { POLL_NET, POLL_APP };
 static unsigned char	n2a[RELAY_BUF];	/* from the client to COMMAND */
 static unsigned char	a2n[RELAY_BUF];	/* from COMMAND to the client */
 
+/*
+ * GnuTLS reads a record in two system calls, its header and then its
+ * body, and learns that the socket is empty from a third that fails
+ * with EAGAIN.  Our pull function reads whatever the socket holds into
+ * raw (one recv for several records), and a short read tells that the
+ * socket was empty then, so the next attempt waits for poll(2).
+ */
+static struct {
+	unsigned char	 buf[RELAY_BUF];
+	size_t		 r, w;
+	int		 fd;
+	int		 drained;	/* the last recv was short */
+} raw;
+
+static ssize_t
+raw_pull(gnutls_transport_ptr_t p, void *data, size_t len)
+{
+	ssize_t n;
+
+	(void)p;
+	if (raw.r == raw.w) {
+		raw.r = raw.w = 0;
+		if (raw.drained) {
+			errno = EAGAIN;
+			return -1;
+		}
+		n = recv(raw.fd, raw.buf, sizeof raw.buf, 0);
+		if (n <= 0) {
+			if (n == -1 && errno == EAGAIN)
+				raw.drained = 1;
+			return n;
+		}
+		raw.w = n;
+		raw.drained = (size_t)n < sizeof raw.buf;
+	}
+	if (len > raw.w - raw.r)
+		len = raw.w - raw.r;
+	memcpy(data, raw.buf + raw.r, len);
+	raw.r += len;
+	return len;
+}
+
+/* Whether gnutls_record_recv() may return data without waiting. */
+static int
+net_readable(struct tls_conn *c, int net_eof, size_t n2a_w)
+{
+	return !net_eof && n2a_w < RELAY_BUF && (!raw.drained ||
+	    raw.r < raw.w || gnutls_record_check_pending(c->s) > 0);
+}
+
 static long long
 now_ms(void)
 {
@@ -65,6 +115,7 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 	int app_gone = 0;	/* COMMAND closed its end entirely */
 	int bye_done = 0;	/* close_notify sent */
 	int recv_wants_write = 0;
+	int app_ready = 1;	/* a read from COMMAND may find data */
 	long long last = now_ms(), left;
 	ssize_t n;
 	int progress, r;
@@ -72,13 +123,17 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 	c->err[0] = '\0';
 	if (nonblock(c->fd) == -1 || nonblock(appfd) == -1)
 		return relay_fail(c, "fcntl", 0);
+	raw.r = raw.w = 0;
+	raw.fd = c->fd;
+	raw.drained = 0;
+	gnutls_transport_set_pull_function(c->s, raw_pull);
 
 	for (;;) {
 		progress = 0;
 
 		/* Client to buffer, also draining GnuTLS's own buffer. */
 		recv_wants_write = 0;
-		while (!net_eof && n2a_w < sizeof n2a) {
+		while (net_readable(c, net_eof, n2a_w)) {
 			r = gnutls_record_recv(c->s, n2a + n2a_w,
 			    sizeof n2a - n2a_w);
 			if (r > 0) {
@@ -129,10 +184,11 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			app_shut = 1;
 		}
 
-		/* COMMAND to buffer. */
-		while (!app_eof && a2n_w < sizeof a2n) {
+		/* COMMAND to buffer; a short read found the socket empty. */
+		while (!app_eof && app_ready && a2n_w < sizeof a2n) {
 			n = read(appfd, a2n + a2n_w, sizeof a2n - a2n_w);
 			if (n > 0) {
+				app_ready = (size_t)n == sizeof a2n - a2n_w;
 				a2n_w += n;
 				progress = 1;
 			} else if (n == 0) {
@@ -141,6 +197,7 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			} else if (errno == EINTR) {
 				continue;
 			} else if (errno == EAGAIN) {
+				app_ready = 0;
 				break;
 			} else if (errno == ECONNRESET) {
 				app_eof = app_gone = 1;
@@ -195,20 +252,23 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 
 		if (progress) {
 			last = now_ms();
-			continue;
+			/* Go round again only if a read may still find data. */
+			if (net_readable(c, net_eof, n2a_w) ||
+			    (!app_eof && app_ready && a2n_w < sizeof a2n))
+				continue;
 		}
 
 		pfd[POLL_NET].fd = c->fd;
 		pfd[POLL_NET].events = 0;
 		if (!net_eof && n2a_w < sizeof n2a &&
-		    gnutls_record_check_pending(c->s) == 0)
+		    gnutls_record_check_pending(c->s) == 0 && raw.r == raw.w)
 			pfd[POLL_NET].events |= recv_wants_write ? POLLOUT :
 			    POLLIN;
 		if (a2n_w > 0 || (app_eof && !bye_done))
 			pfd[POLL_NET].events |= POLLOUT;
 		pfd[POLL_APP].fd = appfd;
 		pfd[POLL_APP].events = 0;
-		if (!app_eof && a2n_w < sizeof a2n)
+		if (!app_eof && a2n_w < sizeof a2n && !app_ready)
 			pfd[POLL_APP].events |= POLLIN;
 		if (n2a_w > 0 && !app_gone)
 			pfd[POLL_APP].events |= POLLOUT;
@@ -223,8 +283,11 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 		if (pfd[POLL_APP].events == 0 && !(app_eof && !app_gone))
 			pfd[POLL_APP].fd = -1;
 		if (pfd[POLL_NET].fd == -1 && pfd[POLL_APP].fd == -1) {
-			/* Data pending inside GnuTLS: go round again. */
-			if (gnutls_record_check_pending(c->s) > 0)
+			/* Data pending inside GnuTLS or raw: go round again. */
+			if (gnutls_record_check_pending(c->s) > 0 ||
+			    raw.r < raw.w)
+				continue;
+			if (!app_eof && app_ready && a2n_w < sizeof a2n)
 				continue;
 			snprintf(c->err, sizeof c->err, "relay stalled");
 			return -1;
@@ -235,6 +298,9 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			snprintf(c->err, sizeof c->err, "idle timeout");
 			return -1;
 		}
+		/* Bytes left in raw (GnuTLS said AGAIN): do not sleep. */
+		if (!net_eof && n2a_w < sizeof n2a && raw.r < raw.w)
+			left = 0;
 		r = poll(pfd, 2, left > 1000000 ? 1000000 : (int)left);
 		if (r == -1 && errno != EINTR)
 			return relay_fail(c, "poll", 0);
@@ -246,5 +312,13 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 		if (r > 0 && pfd[POLL_APP].fd != -1 && app_eof &&
 		    (pfd[POLL_APP].revents & POLLHUP))
 			app_gone = 1;
+		/* Whatever poll found readable, a read will now tell. */
+		if (r > 0 && (pfd[POLL_NET].revents & (POLLIN | POLLHUP |
+		    POLLERR) || (recv_wants_write &&
+		    (pfd[POLL_NET].revents & POLLOUT))))
+			raw.drained = 0;
+		if (r > 0 && (pfd[POLL_APP].revents & (POLLIN | POLLHUP |
+		    POLLERR)))
+			app_ready = 1;
 	}
 }
