@@ -528,7 +528,8 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
 	    -1)
 		fatal(EX_OSERR, "environment");
 	r = tls_accept(&c, ctx, fd);
-	if (c.have_cert &&
+	/* Only the per-connection log line needs it: -v. */
+	if (log_verbosity >= 2 && c.have_cert &&
 	    (certs = gnutls_certificate_get_peers(c.s, &n)) != NULL && n > 0)
 		certenv_subject(&certs[0], subject, sizeof subject);
 	if (r != TLS_OK) {
