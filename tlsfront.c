@@ -499,9 +499,13 @@ spawn_and_relay(struct tls_conn *c, int sp[2], const struct config *cfg,
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
 			fatal(EX_OSERR, "waitpid");
+	/*
+	 * _exit: GnuTLS's destructor would free its ASN.1 trees, writing
+	 * to heap pages shared with the accept loop, each a copy.
+	 */
 	if (WIFSIGNALED(st))
-		exit(128 + WTERMSIG(st));
-	exit(WEXITSTATUS(st));
+		_exit(128 + WTERMSIG(st));
+	_exit(WEXITSTATUS(st));
 }
 
 /*
