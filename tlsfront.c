@@ -1,8 +1,10 @@
 /*
  * tlsfront: a GnuTLS server for inetd, systemd socket units and its own
- * listener.  After the handshake the TLS relay runs in a forked child
- * and this process execs COMMAND on a socketpair, with the client
- * certificate in the environment under mod_ssl's names.
+ * listener.  After the handshake COMMAND runs on a socketpair, with the
+ * client certificate in the environment under mod_ssl's names: under
+ * inetd and systemd Accept=yes the TLS relay runs in a forked child and
+ * this process execs COMMAND; in the accept loop the connection process
+ * spawns COMMAND and runs the relay itself.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
