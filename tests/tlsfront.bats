@@ -986,3 +986,21 @@ print(round(time.time() - t0))' "$PORT"
 	[ "$ST" -eq 76 ]
 	grep -q 'timed out' "$BATS_TEST_TMPDIR/once.err"
 }
+
+@test "make GNUTLS_STATIC=1: tlsfront without libgnutls.so verifies alice" {
+	[ -e "$(${CC:-cc} -print-file-name=libgnutls.a)" ] ||
+	    skip "no libgnutls.a"
+	local d=$BATS_TEST_TMPDIR/static
+	mkdir -p "$d/lib"
+	cp "$TOP/Makefile" "$TOP/tlsfront.c" "$TOP/certcookie.c" "$d/"
+	cp "$TOP"/lib/*.[ch] "$d/lib/"
+	run make -C "$d" GNUTLS_STATIC=1 tlsfront
+	[ "$status" -eq 0 ]
+	run ldd "$d/tlsfront"
+	[[ "$output" != *libgnutls* ]]
+	TLSFRONT=$d/tlsfront listen "${SRV[@]}" -- env
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	[ "$(var SSL_CLIENT_S_DN)" = "CN=alice,O=Example" ]
+}
