@@ -1346,6 +1346,13 @@ run_proxy(int bfd)
 			compact(p);
 
 		/*
+		 * A pipe drained or a state changed: parse again before
+		 * judging where the streams stand, or polling.
+		 */
+		if (process(q, p))
+			continue;
+
+		/*
 		 * The client's EOF, or a refused request, becomes the
 		 * backend's EOF once everything before it is through.
 		 */
@@ -1354,7 +1361,10 @@ run_proxy(int bfd)
 			if (q->eof && conn.rqs != RQ_STOP &&
 			    conn.rqs != RQ_TUNNEL && conn.rqs != RQ_HEAD &&
 			    conn.rqs != RQ_WAIT) {
-				log_warnx("end of input inside a request");
+				log_warnx("end of input inside a request "
+				    "(state %d, %zu bytes buffered, %llu to "
+				    "come)", conn.rqs, q->w - q->r,
+				    (unsigned long long)q->left);
 				conn.status = EX_DATAERR;
 			}
 			shut(bfd);
@@ -1386,9 +1396,6 @@ run_proxy(int bfd)
 			return conn.status;
 		}
 
-		/* A pipe drained or a state changed: parse before polling. */
-		if (process(q, p))
-			continue;
 		qraw = q->eof || conn.rqs == RQ_STOP ? 0 : rq_raw();
 		praw = p->eof ? 0 : rs_raw();
 		memset(pfd, 0, sizeof pfd);

@@ -441,3 +441,24 @@ error_case() {
 	[ "$(q '.responses | length')" = 2 ]
 	[ "$(q '.responses[1].json.body_len')" = 3 ]
 }
+
+# Bodies spliced through a pipe into a slow COMMAND, then the client's
+# EOF: the last body's end must still count as a request boundary.
+@test "spliced bodies, then EOF: every run ends cleanly (exit 0, all answered)" {
+	local i n
+	$PY - "$BATS_TEST_TMPDIR/posts" <<'PY'
+import sys
+body = bytes(range(256)) * 1024
+with open(sys.argv[1], "wb") as f:
+    for i in range(64):
+        f.write(b"POST /%d HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (i, len(body)))
+        f.write(body)
+PY
+	for i in $(seq 10); do
+		run --separate-stderr sh -c 'cat "$1" | "$2" --cert-file "$3" -- "$4" "$5"' _ \
+		    "$BATS_TEST_TMPDIR/posts" "$CERTCOOKIE" "$CERT" "$PY" "$TOP/bench/sink.py"
+		[ "$status" -eq 0 ] || { echo "run $i: exit $status: $stderr"; return 1; }
+		n=$(grep -c '^HTTP/1.1 204' <<<"$output")
+		[ "$n" -eq 64 ] || { echo "run $i: $n answers"; return 1; }
+	done
+}
