@@ -10,6 +10,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1451,7 +1454,7 @@ connect_backend(const char *spec)
 {
 	struct addrinfo hints, *res, *ai;
 	char host[256], *port;
-	int fd = -1, err;
+	int fd = -1, err, one = 1;
 
 	if (strncmp(spec, "unix:", 5) == 0) {
 		struct sockaddr_un sun;
@@ -1497,8 +1500,12 @@ connect_backend(const char *spec)
 		    ai->ai_protocol);
 		if (fd == -1)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			/* Requests leave whole: no Nagle delay. */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof one);
 			break;
+		}
 		err = errno;
 		close(fd);
 		fd = -1;
