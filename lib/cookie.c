@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "cookie.h"
+#include "encode.h"
 
 static const char *const suffixes[] = {
 	"", "_chain", "_s_dn", "_i_dn", "_serial", "_v_start", "_v_end",
@@ -36,17 +37,6 @@ is_token(const char *s)
 	return 1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * Normalize a cookie name as the most permissive backend would read it:
  * trim white space, percent-decode, trim again, cut at "[", map " ", "."
@@ -56,28 +46,21 @@ hexval(int c)
 static int
 normalize(const char *s, size_t n, char *out, size_t cap)
 {
+	char dec[3 * 64];
 	size_t i, o = 0, st;
 
 	while (n > 0 && (*s == ' ' || *s == '\t'))
 		s++, n--;
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
-	if (n > cap * 3)
+	if (n > cap * 3 || n > sizeof dec)
 		return -1;
-	for (i = 0; i < n && o < cap; i++) {
-		int c = (unsigned char)s[i], h, l;
-
-		if (c == '%' && i + 2 < n + 0 && (h = hexval(s[i + 1])) >= 0 &&
-		    (l = hexval(s[i + 2])) >= 0) {
-			c = h << 4 | l;
-			i += 2;
-		}
-		if (c == '[')
-			break;
-		out[o++] = (char)c;
+	n = decode_percent(dec, s, n);
+	for (i = 0; i < n && dec[i] != '['; i++) {
+		if (o == cap)
+			return -1;	/* longer than any of ours */
+		out[o++] = dec[i];
 	}
-	if (i < n && o == cap && s[i] != '[')
-		return -1;
 	/* Decoding may have uncovered white space. */
 	st = 0;
 	while (st < o && (out[st] == ' ' || out[st] == '\t'))
