@@ -577,19 +577,7 @@ room(const struct side *s)
 static void
 queue(struct side *s, const void *base, size_t n)
 {
-	if (n == 0)
-		return;
-	if (s->niov > 0) {
-		struct iovec *v = &s->iov[s->niov - 1];
-
-		if ((const char *)v->iov_base + v->iov_len == base) {
-			v->iov_len += n;
-			return;
-		}
-	}
-	s->iov[s->niov].iov_base = (void *)(uintptr_t)base;
-	s->iov[s->niov].iov_len = n;
-	s->niov++;
+	cookie_iov_append(s->iov, &s->niov, base, n);
 }
 
 static int

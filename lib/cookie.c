@@ -100,6 +100,7 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 		strcpy(d + n, suffixes[i]);
 		len = normalize(d, strlen(d), d, sizeof cfg->names[i] - 1);
 		d[len] = '\0';
+		cfg->names_len[i] = (size_t)len;
 	}
 	cfg->nnames = i;
 	cfg->header = header;
@@ -121,7 +122,7 @@ name_is_ours(const struct cookie_cfg *cfg, const char *s, size_t n)
 	if (len <= 0)
 		return 0;
 	for (i = 0; i < cfg->nnames; i++)
-		if (strlen(cfg->names[i]) == (size_t)len &&
+		if (cfg->names_len[i] == (size_t)len &&
 		    memcmp(cfg->names[i], buf, len) == 0)
 			return 1;
 	return 0;
@@ -184,10 +185,10 @@ put(struct cookie_out *out, const void *s, size_t n)
 	return 0;
 }
 
-static void
-iov(struct cookie_out *out, const void *base, size_t n)
+void
+cookie_iov_append(struct iovec *v, size_t *niov, const void *base, size_t n)
 {
-	struct iovec *last = out->niov ? &out->iov[out->niov - 1] : NULL;
+	struct iovec *last = *niov ? &v[*niov - 1] : NULL;
 
 	if (n == 0)
 		return;
@@ -196,9 +197,15 @@ iov(struct cookie_out *out, const void *base, size_t n)
 		last->iov_len += n;
 		return;
 	}
-	out->iov[out->niov].iov_base = (void *)(uintptr_t)base;
-	out->iov[out->niov].iov_len = n;
-	out->niov++;
+	v[*niov].iov_base = (void *)(uintptr_t)base;
+	v[*niov].iov_len = n;
+	(*niov)++;
+}
+
+static void
+iov(struct cookie_out *out, const void *base, size_t n)
+{
+	cookie_iov_append(out->iov, &out->niov, base, n);
 }
 
 /*

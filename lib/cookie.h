@@ -17,6 +17,7 @@
 struct cookie_cfg {
 	/* Names stripped from Cookie fields: NAME and NAME_* (normalized). */
 	char		 names[COOKIE_MAX_NAMES][64];
+	size_t		 names_len[COOKIE_MAX_NAMES];
 	size_t		 nnames;
 	/* Field names always stripped besides Client-Cert(-Chain). */
 	const char	*header;	/* --header NAME, or NULL */
@@ -79,6 +80,13 @@ struct cookie_out {
  */
 int	cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 	    struct cookie_out *out, int *upgraded);
+
+/*
+ * Append base[0..n) to the iovecs v[0..*niov), extending the last one
+ * when the bytes follow it in memory.  The caller ensures room for one.
+ */
+void	cookie_iov_append(struct iovec *v, size_t *niov, const void *base,
+	    size_t n);
 
 /*
  * Does a trailer field carry something the backend must never take from

@@ -157,8 +157,8 @@ static int verify_cb(gnutls_session_t);
  */
 static long long hs_deadline;
 
-static long long
-mono_ms(void)
+long long
+tls_now_ms(void)
 {
 	struct timespec ts;
 
@@ -175,7 +175,7 @@ pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
 	pfd.fd = (int)(intptr_t)p;	/* as gnutls_transport_set_int() */
 	pfd.events = POLLIN;
 	if (hs_deadline != 0) {
-		if ((left = hs_deadline - mono_ms()) <= 0)
+		if ((left = hs_deadline - tls_now_ms()) <= 0)
 			return 0;
 		if (ms == GNUTLS_INDEFINITE_TIMEOUT || ms > left)
 			ms = left;
@@ -472,11 +472,11 @@ tls_accept(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
 	gnutls_transport_set_pull_timeout_function(c->s, pull_timeout);
 	gnutls_handshake_set_timeout(c->s, ctx->handshake_ms);
 
-	hs_deadline = mono_ms() + ctx->handshake_ms;
+	hs_deadline = tls_now_ms() + ctx->handshake_ms;
 	do {
 		r = gnutls_handshake(c->s);
 	} while (r < 0 && gnutls_error_is_fatal(r) == 0 &&
-	    mono_ms() < hs_deadline);
+	    tls_now_ms() < hs_deadline);
 	hs_deadline = 0;
 	if (r < 0 && gnutls_error_is_fatal(r) == 0)
 		r = GNUTLS_E_TIMEDOUT;

@@ -117,4 +117,7 @@ int	tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms);
 
 void	tls_conn_free(struct tls_conn *c);
 
+/* Milliseconds of CLOCK_MONOTONIC, for deadlines. */
+long long	tls_now_ms(void);
+
 #endif

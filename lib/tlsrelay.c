@@ -72,15 +72,6 @@ net_readable(struct tls_conn *c, int net_eof, size_t n2a_w)
 	    raw.r < raw.w || gnutls_record_check_pending(c->s) > 0);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 nonblock(int fd)
 {
@@ -116,7 +107,7 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 	int bye_done = 0;	/* close_notify sent */
 	int recv_wants_write = 0;
 	int app_ready = 1;	/* a read from COMMAND may find data */
-	long long last = now_ms(), left;
+	long long last = tls_now_ms(), left;
 	ssize_t n;
 	int progress, r;
 
@@ -251,7 +242,7 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			return 0;
 
 		if (progress) {
-			last = now_ms();
+			last = tls_now_ms();
 			/* Go round again only if a read may still find data. */
 			if (net_readable(c, net_eof, n2a_w) ||
 			    (!app_eof && app_ready && a2n_w < sizeof a2n))
@@ -293,7 +284,7 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			return -1;
 		}
 
-		left = last + idle_ms - now_ms();
+		left = last + idle_ms - tls_now_ms();
 		if (left <= 0) {
 			snprintf(c->err, sizeof c->err, "idle timeout");
 			return -1;
