@@ -3,8 +3,9 @@
  * listener.  After the handshake COMMAND runs on a socketpair, with the
  * client certificate in the environment under mod_ssl's names: under
  * inetd and systemd Accept=yes the TLS relay runs in a forked child and
- * this process execs COMMAND; in the accept loop the connection process
- * spawns COMMAND and runs the relay itself.
+ * this process execs COMMAND; the accept loop hands each connection to
+ * a worker, forked once and reused, which spawns COMMAND and runs the
+ * relay itself.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -452,117 +454,227 @@ command_fds(posix_spawn_file_actions_t *fa, int appfd, int err_is_sock)
 }
 
 /*
- * The accept loop's connection process: start COMMAND with vfork
- * semantics (posix_spawn: no copy of our page tables, no fork of a
- * relay) and run the relay here, then exit with COMMAND's status.
- * The supervisor of this process is the accept loop itself, so which
- * pid runs COMMAND is ours to choose; one fork per connection instead
- * of three.
+ * Handshake on fd, then COMMAND's environment.  Returns 0, or the exit
+ * status the connection ends with: under inetd and systemd Accept=yes
+ * (keep_going 0) after saying why and exiting; in an accept loop's
+ * worker, which goes on to its next connection, after logging why.
  */
-static _Noreturn void
-spawn_and_relay(struct tls_conn *c, int sp[2], const struct config *cfg,
+static int
+handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
+    int keep_going, char *peer, size_t peerlen, char *subject,
+    size_t sublen, const struct timespec *t0)
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+	int r, st;
+	const char *what;
+
+	certenv_reset();
+	if (certenv_addrs(fd, peer, peerlen) == -1)
+		fatal(EX_OSERR, "environment");
+	r = tls_accept(c, ctx, fd);
+	/* Only the per-connection log line needs it: -v. */
+	if (log_verbosity >= 2 && c->have_cert &&
+	    (certs = gnutls_certificate_get_peers(c->s, &n)) != NULL && n > 0)
+		certenv_subject(&certs[0], subject, sublen);
+	if (r != TLS_OK) {
+		log_conn(c, 0, peer, subject, t0, "handshake failed");
+		switch (r) {
+		case TLS_ERR_CERT:
+			st = EX_CERT;
+			what = "client certificate";
+			break;
+		case TLS_ERR_SYS:
+			if (!keep_going)
+				fatal(EX_OSERR, "%s: TLS session", peer);
+			log_warn("%s: TLS session", peer);
+			return EX_OSERR;
+		default:
+			st = EX_TLS;
+			what = "handshake";
+			break;
+		}
+		if (!keep_going)
+			fatalx(st, "%s: %s: %s", peer, what, tls_conn_error(c));
+		log_warnx("%s: %s: %s", peer, what, tls_conn_error(c));
+		return st;
+	}
+	log_debug("%s: handshake done: %s %s verify=%s", peer,
+	    tls_protocol(c), tls_cipher(c), c->verify);
+	if (tls_export_env(c) == -1)
+		fatal(EX_OSERR, "environment");
+	return 0;
+}
+
+/*
+ * A worker of the accept loop runs COMMAND with vfork semantics
+ * (posix_spawn: no copy of our page tables) and the relay itself, then
+ * waits for COMMAND.  The accept loop is the supervisor here, so which
+ * pid runs COMMAND is ours to choose.
+ */
+static void
+run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
     const char *peer, const char *subject, const struct timespec *t0)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t dfl;
+	char **envp;
 	pid_t pid;
 	int e, r, st;
 
 	sigemptyset(&dfl);
 	sigaddset(&dfl, SIGPIPE);
 	sigaddset(&dfl, SIGHUP);
-	if (command_fds(&fa, sp[0], same_file(2, c->fd)) == -1 ||
+	if ((envp = certenv_envp()) == NULL ||
+	    command_fds(&fa, sp[0], same_file(2, c->fd)) == -1 ||
 	    posix_spawnattr_init(&at) != 0 ||
 	    posix_spawnattr_setsigdefault(&at, &dfl) != 0 ||
 	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF) != 0)
 		fatal(EX_OSERR, "posix_spawn");
-	e = posix_spawnp(&pid, cfg->child[0], &fa, &at, cfg->child,
-	    environ);
+	e = posix_spawnp(&pid, cfg->child[0], &fa, &at, cfg->child, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(sp[0]);
-	if (e != 0)
+	if (e != 0) {
+		errno = e;
+		log_warn("exec %s", cfg->child[0]);
 		pid = -1;
+	}
 
 	/* Without COMMAND the relay sees end of file at once. */
-	signal(SIGPIPE, SIG_IGN);
 	r = tls_relay(c, sp[1], cfg->idle_ms);
 	if (r == -1)
 		log_debug("%s: %s", peer, c->err);
 	log_conn(c, 1, peer, subject, t0, r == 0 ? "ok" : c->err);
 	close(sp[1]);
 	close(c->fd);
-	if (pid == -1) {
-		errno = e;
-		fatal(e == ENOENT ? EX_NOTFOUND : EX_NOEXEC, "exec %s",
-		    cfg->child[0]);
-	}
+	if (pid == -1)
+		return;
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
 			fatal(EX_OSERR, "waitpid");
-	/*
-	 * _exit: GnuTLS's destructor would free its ASN.1 trees, writing
-	 * to heap pages shared with the accept loop, each a copy.
-	 */
-	if (WIFSIGNALED(st))
-		_exit(128 + WTERMSIG(st));
-	_exit(WEXITSTATUS(st));
+}
+
+/* The next connection from the accept loop, or -1 when told to stop. */
+static int
+recv_fd(int ctl)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { &b, 1 };
+	struct msghdr m;
+	struct cmsghdr *cm;
+	int fd;
+	ssize_t n;
+
+	memset(&m, 0, sizeof m);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf;
+	m.msg_controllen = sizeof cbuf;
+	while ((n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0)
+		return -1;
+	cm = CMSG_FIRSTHDR(&m);
+	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	return fd;
+}
+
+static int
+send_fd(int ctl, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b = 'c';
+	struct iovec iov = { &b, 1 };
+	struct msghdr m;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&m, 0, sizeof m);
+	memset(cbuf, 0, sizeof cbuf);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf;
+	m.msg_controllen = sizeof cbuf;
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	while ((n = sendmsg(ctl, &m, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	return n == 1 ? 0 : -1;
 }
 
 /*
- * Handshake on fd, then run COMMAND and the relay.  Under inetd and
- * systemd Accept=yes (spawn 0), the relay runs in a forked child and
- * this process execs COMMAND, so the supervisor sees COMMAND's pid and
- * status.  In the accept loop (spawn 1), see spawn_and_relay().  Never
- * returns.
+ * A worker: connection after connection, each passed by the accept
+ * loop on ctl, a byte back when it is over.  The credentials were
+ * loaded once, before the fork; a connection costs no fork of ours,
+ * only COMMAND's posix_spawn.  End of file on ctl: exit.  _exit:
+ * GnuTLS's destructor would free its ASN.1 trees, writing to heap
+ * pages shared with the accept loop, each a copy.
  */
 static _Noreturn void
-serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
-    int spawn)
+worker(int ctl, const struct config *cfg, const struct tls_ctx *ctx)
 {
 	static struct tls_conn c;
 	struct timespec t0;
-	const gnutls_datum_t *certs;
+	char peer[128], subject[512];
+	int fd, sp[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((fd = recv_fd(ctl)) != -1) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		subject[0] = '\0';
+		if (handshake(fd, &c, ctx, 1, peer, sizeof peer, subject,
+		    sizeof subject, &t0) != 0)
+			close(fd);
+		else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    sp) == -1) {
+			log_warn("socketpair");
+			close(fd);
+		} else {
+			/* Closes fd once the relay is over. */
+			run_command(&c, sp, cfg, peer, subject, &t0);
+		}
+		tls_conn_free(&c);
+		/* An idle worker holds no more than it needs. */
+		tls_relay_release();
+		malloc_trim(0);
+		if (write(ctl, "", 1) != 1)
+			break;
+	}
+	_exit(0);
+}
+
+/*
+ * Under inetd and systemd Accept=yes: handshake on fd, then the relay
+ * runs in a forked child and this process execs COMMAND, so the
+ * supervisor sees COMMAND's pid and status.  Never returns.
+ */
+static _Noreturn void
+serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
+{
+	static struct tls_conn c;
+	struct timespec t0;
 	char peer[128], subject[512] = "";
-	unsigned n = 0;
+	char **envp;
 	int sp[2], r, err_is_sock;
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (certenv_clear() == -1 || certenv_addrs(fd, peer, sizeof peer) ==
-	    -1)
+	handshake(fd, &c, ctx, 0, peer, sizeof peer, subject,
+	    sizeof subject, &t0);
+	if ((envp = certenv_envp()) == NULL)
 		fatal(EX_OSERR, "environment");
-	r = tls_accept(&c, ctx, fd);
-	/* Only the per-connection log line needs it: -v. */
-	if (log_verbosity >= 2 && c.have_cert &&
-	    (certs = gnutls_certificate_get_peers(c.s, &n)) != NULL && n > 0)
-		certenv_subject(&certs[0], subject, sizeof subject);
-	if (r != TLS_OK) {
-		log_conn(&c, 0, peer, subject, &t0, "handshake failed");
-		switch (r) {
-		case TLS_ERR_CERT:
-			fatalx(EX_CERT, "%s: client certificate: %s", peer,
-			    tls_conn_error(&c));
-		case TLS_ERR_SYS:
-			fatal(EX_OSERR, "%s: TLS session", peer);
-		default:
-			fatalx(EX_TLS, "%s: handshake: %s", peer,
-			    tls_conn_error(&c));
-		}
-	}
-	log_debug("%s: handshake done: %s %s verify=%s", peer,
-	    tls_protocol(&c), tls_cipher(&c), c.verify);
-	if (tls_export_env(&c) == -1)
-		fatal(EX_OSERR, "environment");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDNAMES");
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		fatal(EX_OSERR, "socketpair");
-	if (spawn)
-		spawn_and_relay(&c, sp, cfg, peer, subject, &t0);
 	/*
 	 * Fork twice: the relay is adopted by init (or by our accept loop,
 	 * a subreaper), so COMMAND never sees a child it did not make.
@@ -600,7 +712,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
 		close(fd);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	execvp(cfg->child[0], cfg->child);
+	execvpe(cfg->child[0], cfg->child, envp);
 	fatal(errno == ENOENT ? EX_NOTFOUND : EX_NOEXEC, "exec %s",
 	    cfg->child[0]);
 }
@@ -622,24 +734,107 @@ on_signal(int sig)
 		got_chld = 1;
 }
 
+/*
+ * Workers: forked on demand, then reused.  At most WORKER_SPARE idle
+ * ones are kept (the rest exit when done), and each serves at most
+ * WORKER_CONNS connections, so that nothing one connection left in a
+ * worker's heap outlives a bounded number of others.
+ */
+#define WORKER_SPARE	16
+#define WORKER_CONNS	1000
+
+struct worker {
+	pid_t		 pid;
+	int		 ctl;		/* our end; -1: slot free */
+	int		 busy;
+	unsigned	 served;
+	unsigned	 gen;		/* of the credentials it was forked with */
+};
+
+static void
+worker_retire(struct worker *w)
+{
+	close(w->ctl);
+	w->ctl = -1;
+	w->busy = 0;
+}
+
+/* A new worker in a free slot of ws[0..nw), or NULL. */
+static struct worker *
+worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
+    const sigset_t *orig, const struct config *cfg,
+    const struct tls_ctx *ctx, unsigned gen)
+{
+	struct worker *w = NULL;
+	unsigned k;
+	int sv[2], i;
+	pid_t pid;
+
+	for (k = 0; k < nw && w == NULL; k++)
+		if (ws[k].ctl == -1)
+			w = &ws[k];
+	if (w == NULL)
+		return NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		return NULL;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		/* A reload of the server is not for us. */
+		signal(SIGHUP, SIG_IGN);
+		sigprocmask(SIG_SETMASK, orig, NULL);
+		/* The others' ends: their end of file must reach them. */
+		for (i = 0; i < nl; i++)
+			close(lfd[i]);
+		for (k = 0; k < nw; k++)
+			if (ws[k].ctl != -1)
+				close(ws[k].ctl);
+		close(sv[0]);
+		worker(sv[1], cfg, ctx);
+	}
+	close(sv[1]);
+	w->pid = pid;
+	w->ctl = sv[0];
+	w->busy = 0;
+	w->served = 0;
+	w->gen = gen;
+	return w;
+}
+
 static _Noreturn void
 accept_loop(const int *lfd, int nl, const struct config *cfg,
     struct tls_ctx *ctx)
 {
-	struct pollfd pfd[LISTEN_MAX];
+	struct pollfd *pfd;
 	struct sigaction sa;
 	struct tls_ctx fresh;
+	struct worker *ws, *w, **pw;
 	sigset_t block, orig;
-	unsigned active = 0, k;
-	pid_t pid, *conn;
+	unsigned nw, busy = 0, idle, gen = 0, k, np;
+	pid_t pid;
+	char b;
 	int i, fd, r, full = 0;
 
-	/* The connection processes, for --max-conns. */
-	if ((conn = calloc(cfg->max_conns, sizeof *conn)) == NULL)
+	/* Busy workers are at most --max-conns; idle ones, WORKER_SPARE. */
+	nw = cfg->max_conns + WORKER_SPARE;
+	if ((ws = calloc(nw, sizeof *ws)) == NULL ||
+	    (pw = calloc(nw, sizeof *pw)) == NULL ||
+	    (pfd = calloc(nw + LISTEN_MAX, sizeof *pfd)) == NULL)
 		fatal(EX_OSERR, "calloc");
+	for (k = 0; k < nw; k++)
+		ws[k].ctl = -1;
 	/*
-	 * Relays whose COMMAND has exited come back to us, so that SIGTERM
-	 * waits for them too and nothing is left unreaped.
+	 * Whatever COMMAND leaves behind comes back to us, so that SIGTERM
+	 * waits for it too and nothing is left unreaped.
 	 */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl PR_SET_CHILD_SUBREAPER");
@@ -668,13 +863,13 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 
 	while (!got_term) {
 		got_chld = 0;
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-			for (k = 0; k < active; k++)
-				if (conn[k] == pid) {
-					conn[k] = conn[--active];
-					break;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			for (k = 0; k < nw; k++)
+				if (ws[k].ctl != -1 && ws[k].pid == pid) {
+					if (ws[k].busy)
+						busy--;
+					worker_retire(&ws[k]);
 				}
-		}
 		if (got_hup) {
 			got_hup = 0;
 			if (tls_ctx_load(&fresh, &cfg->tls) == -1) {
@@ -691,29 +886,67 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 				}
 				tls_ctx_free(ctx);
 				*ctx = fresh;
+				gen++;
+				/* Busy workers go when done. */
+				for (k = 0; k < nw; k++)
+					if (ws[k].ctl != -1 && !ws[k].busy)
+						worker_retire(&ws[k]);
 				log_info("reloaded certificates, keys, CA "
 				    "and CRL");
 			}
 		}
-		if (active >= cfg->max_conns && !full) {
-			log_info("%u connections: not accepting more",
-			    active);
+		if (busy >= cfg->max_conns && !full) {
+			log_info("%u connections: not accepting more", busy);
 			full = 1;
-		} else if (active < cfg->max_conns) {
+		} else if (busy < cfg->max_conns) {
 			full = 0;
 		}
+		np = 0;
 		for (i = 0; i < nl; i++) {
-			pfd[i].fd = full ? -1 : lfd[i];
-			pfd[i].events = POLLIN;
-			pfd[i].revents = 0;
+			pfd[np].fd = full ? -1 : lfd[i];
+			pfd[np].events = POLLIN;
+			pfd[np++].revents = 0;
 		}
-		r = ppoll(pfd, nl, NULL, &orig);
+		for (k = 0; k < nw; k++) {
+			if (ws[k].ctl == -1)
+				continue;
+			pw[np - nl] = &ws[k];
+			pfd[np].fd = ws[k].ctl;
+			pfd[np].events = POLLIN;
+			pfd[np++].revents = 0;
+		}
+		r = ppoll(pfd, np, NULL, &orig);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal(EX_OSERR, "poll");
 		}
-		for (i = 0; i < nl && active < cfg->max_conns; i++) {
+		/* Workers done with a connection, or gone. */
+		idle = 0;
+		for (k = 0; k < nw; k++)
+			if (ws[k].ctl != -1 && !ws[k].busy)
+				idle++;
+		for (k = nl; k < np; k++) {
+			if (pfd[k].revents == 0)
+				continue;
+			w = pw[k - nl];
+			if (w->ctl == -1)
+				continue;
+			if ((pfd[k].revents & POLLIN) &&
+			    read(w->ctl, &b, 1) == 1 && w->busy) {
+				w->busy = 0;
+				busy--;
+				if (w->gen == gen && w->served < WORKER_CONNS &&
+				    idle < WORKER_SPARE) {
+					idle++;
+					continue;
+				}
+			} else if (w->busy) {
+				busy--;
+			}
+			worker_retire(w);
+		}
+		for (i = 0; i < nl && busy < cfg->max_conns; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			fd = accept4(lfd[i], NULL, NULL, SOCK_CLOEXEC);
@@ -723,32 +956,40 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 					log_warn("accept");
 				continue;
 			}
-			if ((pid = fork()) == -1) {
-				log_warn("fork");
-				close(fd);
-				continue;
-			}
-			if (pid == 0) {
-				signal(SIGTERM, SIG_DFL);
-				signal(SIGINT, SIG_DFL);
-				signal(SIGCHLD, SIG_DFL);
-				/* A reload of the server is not for us. */
-				signal(SIGHUP, SIG_IGN);
-				sigprocmask(SIG_SETMASK, &orig, NULL);
-				for (r = 0; r < nl; r++)
-					close(lfd[r]);
-				serve(fd, cfg, ctx, 1);
+			/* The most recently used idle worker, else a new one. */
+			for (;;) {
+				w = NULL;
+				for (k = 0; k < nw; k++)
+					if (ws[k].ctl != -1 && !ws[k].busy &&
+					    (w == NULL ||
+					    ws[k].served > w->served))
+						w = &ws[k];
+				if (w == NULL && (w = worker_new(ws, nw, lfd, nl,
+				    &orig, cfg, ctx, gen)) == NULL)
+					break;
+				if (send_fd(w->ctl, fd) == 0)
+					break;
+				worker_retire(w);
 			}
 			close(fd);
-			conn[active++] = pid;
+			if (w != NULL) {
+				w->busy = 1;
+				w->served++;
+				busy++;
+			}
 		}
 	}
 
-	/* SIGTERM: stop accepting, let running connections finish. */
+	/*
+	 * SIGTERM: stop accepting; idle workers see end of file and exit,
+	 * busy ones after their connection.
+	 */
 	for (i = 0; i < nl; i++)
 		close(lfd[i]);
-	log_info("stopping: waiting for %u connection(s) and their relays",
-	    active);
+	log_info("stopping: waiting for %u connection(s)", busy);
+	for (k = 0; k < nw; k++)
+		if (ws[k].ctl != -1)
+			worker_retire(&ws[k]);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
 	exit(0);
@@ -812,11 +1053,12 @@ main(int argc, char *argv[])
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
+	certenv_clear();
 
 	if (tls_ctx_load(&ctx, &cfg.tls) == -1)
 		fatalx(EX_CONFIG, "%s", ctx.err);
 	drop_privileges(cfg.user);
 	if (conn != -1)
-		serve(conn, &cfg, &ctx, 0);
+		serve(conn, &cfg, &ctx);
 	accept_loop(lfd, nl, &cfg, &ctx);
 }

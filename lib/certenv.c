@@ -71,19 +71,86 @@ certenv_clear(void)
 	return 0;
 }
 
+/* The connection's variables: "NAME=VALUE\0" strings, one after another. */
+static struct {
+	char	*buf;
+	size_t	 used, size;
+	size_t	 n;		/* how many strings in buf */
+	char	**vec;
+	size_t	 veccap;
+} env;
+
+void
+certenv_reset(void)
+{
+	env.used = 0;
+	env.n = 0;
+}
+
+int
+certenv_set(const char *name, const char *value, size_t len)
+{
+	size_t nlen = strlen(name), need = nlen + 1 + len + 1, size;
+	char *b;
+
+	if (memchr(value, '\0', len) != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (env.size - env.used < need) {
+		for (size = env.size ? env.size : 4096;
+		    size - env.used < need; size *= 2)
+			;
+		if ((b = realloc(env.buf, size)) == NULL)
+			return -1;
+		env.buf = b;
+		env.size = size;
+	}
+	b = env.buf + env.used;
+	memcpy(b, name, nlen);
+	b[nlen] = '=';
+	memcpy(b + nlen + 1, value, len);
+	b[nlen + 1 + len] = '\0';
+	env.used += need;
+	env.n++;
+	return 0;
+}
+
+char **
+certenv_envp(void)
+{
+	size_t ne = 0, i, k;
+	char **v, *p;
+
+	while (environ != NULL && environ[ne] != NULL)
+		ne++;
+	if (env.veccap < ne + env.n + 1) {
+		k = ne + env.n + 1;
+		if ((v = realloc(env.vec, k * sizeof *v)) == NULL)
+			return NULL;
+		env.vec = v;
+		env.veccap = k;
+	}
+	for (i = 0; i < ne; i++)
+		env.vec[i] = environ[i];
+	for (p = env.buf, k = 0; k < env.n; k++, p += strlen(p) + 1)
+		env.vec[i++] = p;
+	env.vec[i] = NULL;
+	return env.vec;
+}
+
+static int
+setstr(const char *name, const char *value)
+{
+	return certenv_set(name, value, strlen(value));
+}
+
+/* Up to a NUL inside, as setenv(3) would have cut it. */
 static int
 setenv_datum(const char *name, const gnutls_datum_t *d)
 {
-	char *v;
-	int r;
-
-	if ((v = malloc(d->size + 1)) == NULL)
-		return -1;
-	memcpy(v, d->data, d->size);
-	v[d->size] = '\0';
-	r = setenv(name, v, 1);
-	free(v);
-	return r;
+	return certenv_set(name, (const char *)d->data,
+	    strnlen((const char *)d->data, d->size));
 }
 
 static int
@@ -114,7 +181,7 @@ setenv_time(const char *name, time_t t)
 		return -1;
 	}
 	strftime(buf, sizeof buf, "%b %e %H:%M:%S %Y GMT", &tm);
-	return setenv(name, buf, 1);
+	return setstr(name, buf);
 }
 
 static int
@@ -137,7 +204,7 @@ setenv_serial(gnutls_x509_crt_t crt)
 		out[o++] = hex[ser[i] & 15];
 	}
 	out[o] = '\0';
-	return setenv("SSL_CLIENT_M_SERIAL", out, 1);
+	return setstr("SSL_CLIENT_M_SERIAL", out);
 }
 
 static int
@@ -170,7 +237,7 @@ setenv_sans(gnutls_x509_crt_t crt)
 			    nmail++);
 		else
 			continue;
-		if (setenv(name, val, 1) == -1)
+		if (setstr(name, val) == -1)
 			return -1;
 	}
 	return 0;
@@ -291,8 +358,8 @@ certenv_addrs(int fd, char *peer, size_t peerlen)
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    (af = addr_str(&ss, len, host, sizeof host, port,
 	    sizeof port)) != -1) {
-		if (setenv("REMOTE_ADDR", host, 1) == -1 ||
-		    setenv("REMOTE_PORT", port, 1) == -1)
+		if (setstr("REMOTE_ADDR", host) == -1 ||
+		    setstr("REMOTE_PORT", port) == -1)
 			return -1;
 		snprintf(peer, peerlen, af == AF_INET6 ? "[%s]:%s" : "%s:%s",
 		    host, port);
@@ -300,8 +367,8 @@ certenv_addrs(int fd, char *peer, size_t peerlen)
 	len = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    addr_str(&ss, len, host, sizeof host, port, sizeof port) != -1) {
-		if (setenv("SERVER_ADDR", host, 1) == -1 ||
-		    setenv("SERVER_PORT", port, 1) == -1)
+		if (setstr("SERVER_ADDR", host) == -1 ||
+		    setstr("SERVER_PORT", port) == -1)
 			return -1;
 	}
 	return 0;

@@ -9,9 +9,25 @@
 /*
  * Remove from the environment every SSL_* variable and REMOTE_ADDR,
  * REMOTE_PORT, SERVER_ADDR, SERVER_PORT, so that nobody upstream can
- * pre-seed what tlsfront exports.  Returns 0.
+ * pre-seed what tlsfront exports.  Once, at start.  Returns 0.
  */
 int	certenv_clear(void);
+
+/*
+ * COMMAND's environment is built per connection beside environ, never
+ * with setenv(3): glibc keeps every value setenv() ever made, which a
+ * process serving connection after connection cannot afford.  One
+ * buffer, grown only when a connection needs more than any before it.
+ * certenv_reset() forgets the previous connection's variables;
+ * certenv_set() adds NAME=VALUE (len bytes of value, no NUL among
+ * them) and returns 0 or -1 with errno set; certenv_envp() returns
+ * environ followed by the variables set, for execve(2) or posix_spawn(3),
+ * valid until the next certenv_reset() or certenv_set(), or NULL with
+ * errno set.
+ */
+void	certenv_reset(void);
+int	certenv_set(const char *name, const char *value, size_t len);
+char  **certenv_envp(void);
 
 /*
  * Export chain[0], the client's own certificate, as SSL_CLIENT_CERT

@@ -557,15 +557,21 @@ int
 tls_export_env(const struct tls_conn *c)
 {
 	const gnutls_datum_t *certs;
+	const char *resumed;
 	unsigned n = 0;
 
-	if (setenv("SSL_PROTOCOL", tls_protocol(c), 1) == -1 ||
-	    setenv("SSL_CIPHER", tls_cipher(c), 1) == -1 ||
-	    setenv("SSL_SESSION_RESUMED", gnutls_session_is_resumed(c->s) ?
-	    "Resumed" : "Initial", 1) == -1 ||
-	    setenv("SSL_CLIENT_VERIFY", c->verify, 1) == -1)
+	resumed = gnutls_session_is_resumed(c->s) ? "Resumed" : "Initial";
+	if (certenv_set("SSL_PROTOCOL", tls_protocol(c),
+	    strlen(tls_protocol(c))) == -1 ||
+	    certenv_set("SSL_CIPHER", tls_cipher(c),
+	    strlen(tls_cipher(c))) == -1 ||
+	    certenv_set("SSL_SESSION_RESUMED", resumed,
+	    strlen(resumed)) == -1 ||
+	    certenv_set("SSL_CLIENT_VERIFY", c->verify,
+	    strlen(c->verify)) == -1)
 		return -1;
-	if (c->sni[0] != '\0' && setenv("SSL_TLS_SNI", c->sni, 1) == -1)
+	if (c->sni[0] != '\0' &&
+	    certenv_set("SSL_TLS_SNI", c->sni, strlen(c->sni)) == -1)
 		return -1;
 	if (!c->have_cert)
 		return 0;

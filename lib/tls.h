@@ -98,7 +98,7 @@ const char *tls_conn_error(const struct tls_conn *c);
 /*
  * Export SSL_PROTOCOL, SSL_CIPHER, SSL_TLS_SNI, SSL_SESSION_RESUMED,
  * SSL_CLIENT_VERIFY and the SSL_CLIENT_* certificate fields with
- * setenv().  Returns 0 or -1 with errno set.
+ * certenv_set().  Returns 0 or -1 with errno set.
  */
 int	tls_export_env(const struct tls_conn *c);
 
@@ -114,6 +114,12 @@ const char *tls_cipher(const struct tls_conn *c);
  * are made non-blocking.  Returns 0, or -1 with c->err set.
  */
 int	tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms);
+
+/*
+ * Give the relay's buffers back to the kernel, for a process that
+ * waits idle between connections.
+ */
+void	tls_relay_release(void);
 
 void	tls_conn_free(struct tls_conn *c);
 

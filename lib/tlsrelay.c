@@ -1,4 +1,5 @@
 /* The relay between a TLS session and a plaintext socket. */
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -19,8 +20,8 @@
 enum { POLL_NET, POLL_APP };
 
 /* One buffer per direction, static: no allocation per connection. */
-static unsigned char	n2a[RELAY_BUF];	/* from the client to COMMAND */
-static unsigned char	a2n[RELAY_BUF];	/* from COMMAND to the client */
+static _Alignas(4096) unsigned char n2a[RELAY_BUF]; /* client to COMMAND */
+static _Alignas(4096) unsigned char a2n[RELAY_BUF]; /* COMMAND to client */
 
 /*
  * GnuTLS reads a record in two system calls, its header and then its
@@ -30,7 +31,7 @@ static unsigned char	a2n[RELAY_BUF];	/* from COMMAND to the client */
  * socket was empty then, so the next attempt waits for poll(2).
  */
 static struct {
-	unsigned char	 buf[RELAY_BUF];
+	_Alignas(4096) unsigned char buf[RELAY_BUF];
 	size_t		 r, w;
 	int		 fd;
 	int		 drained;	/* the last recv was short */
@@ -312,4 +313,13 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 		    POLLERR)))
 			app_ready = 1;
 	}
+}
+
+void
+tls_relay_release(void)
+{
+	/* The buffers are page-aligned: whole pages go back. */
+	madvise(n2a, sizeof n2a, MADV_DONTNEED);
+	madvise(a2n, sizeof a2n, MADV_DONTNEED);
+	madvise(raw.buf, sizeof raw.buf, MADV_DONTNEED);
 }

@@ -1004,3 +1004,30 @@ print(round(time.time() - t0))' "$PORT"
 	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
 	[ "$(var SSL_CLIENT_S_DN)" = "CN=alice,O=Example" ]
 }
+
+@test "--listen: a worker serves connection after connection, each with only its own variables" {
+	listen "${SRV[@]}" --verify optional -- sh -c 'echo "WORKER=$PPID"; env'
+	get "${alice[@]}" -H 'Host: first'
+	[ "$status" -eq 0 ]
+	local first
+	first=$(var WORKER)
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	[ "$(var SSL_CLIENT_S_DN)" = "CN=alice,O=Example" ]
+	# The next connection, without a certificate, in the same worker.
+	get
+	[ "$status" -eq 0 ]
+	[ "$(var WORKER)" = "$first" ]
+	[ "$(var SSL_CLIENT_VERIFY)" = NONE ]
+	novar SSL_CLIENT_CERT
+	novar SSL_CLIENT_S_DN
+	novar SSL_CLIENT_M_SERIAL
+	# SSL_CLIENT_VERIFY alone: nothing of alice's is left.
+	[ "$(grep -c '^SSL_CLIENT_' <<<"$output")" -eq 1 ]
+	# A failed handshake does not cost the worker either.
+	get --cert fakeclient.pem --key fakeclient.key
+	[ "$status" -ne 0 ]
+	get "${alice[@]}"
+	[ "$(var WORKER)" = "$first" ]
+	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	[ "$(grep -c '^SSL_CLIENT_CERT=' <<<"$output")" -eq 1 ]
+}
