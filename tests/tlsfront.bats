@@ -1004,3 +1004,41 @@ print(round(time.time() - t0))' "$PORT"
 	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
 	[ "$(var SSL_CLIENT_S_DN)" = "CN=alice,O=Example" ]
 }
+
+@test "SIGHUP reloads the CRL: a resumed session of a revoked certificate is refused" {
+	local d=$BATS_TEST_TMPDIR sess=$BATS_TEST_TMPDIR/sess
+	printf '%s\n' 'crl_next_update = 30' 'crl_number = 1' >"$d/crl.tmpl"
+	certtool --generate-crl --load-ca-privkey ca.key \
+	    --load-ca-certificate ca.pem --template "$d/crl.tmpl" \
+	    --outfile "$d/crl.pem" 2>/dev/null
+	listen --cert server.pem --key server.key --ca ca.pem \
+	    --crl "$d/crl.pem" -v -- env
+	local tls
+	for tls in -tls1_3 -tls1_2; do
+		sclient "$PORT" "$tls" -cert revoked.pem -key revoked.key \
+		    -sess_out "$sess.$tls"
+		[[ "$output" == *SSL_SESSION_RESUMED=Initial* ]]
+		[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+		# Resumed: verified again, successfully.
+		sclient "$PORT" "$tls" -cert revoked.pem -key revoked.key \
+		    -sess_in "$sess.$tls"
+		[[ "$output" == *"Reused, TLSv1."* ]]
+		[[ "$output" == *SSL_SESSION_RESUMED=Resumed* ]]
+		[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+	done
+	# The ticket key outlives the reload; the verdict does not.
+	cp crl.pem "$d/crl.pem"
+	kill -HUP "$TF_PID"
+	local log=$d/tlsfront.err i
+	for i in $(seq 100); do grep -q reloaded "$log" && break; sleep 0.05; done
+	grep -q reloaded "$log"
+	for tls in -tls1_3 -tls1_2; do
+		sclient "$PORT" "$tls" -cert revoked.pem -key revoked.key \
+		    -sess_in "$sess.$tls"
+		[[ "$output" == *"Reused, TLSv1."* ]]
+		[[ "$output" != *SSL_CLIENT_VERIFY* ]]
+	done
+	[ "$(grep -c 'client certificate: FAILED:certificate revoked' "$log")" -eq 2 ]
+	sclient "$PORT"
+	[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+}
