@@ -32,6 +32,7 @@ static time_t fake_now;		/* 0: the real clock */
 static int verify_calls;
 static int last_resumed;	/* whether conn()'s session was resumed */
 static const char *client_prio;	/* NULL: GnuTLS's default */
+static int last_version;	/* conn()'s protocol */
 
 time_t
 time(time_t *t)
@@ -276,6 +277,7 @@ conn(const struct tls_ctx *ctx, const char *name, int resume,
 		    r1.ru_utime.tv_usec - r0.ru_utime.tv_usec +
 		    r1.ru_stime.tv_usec - r0.ru_stime.tv_usec;
 	last_resumed = gnutls_session_is_resumed(c->s) != 0;
+	last_version = gnutls_protocol_get_version(c->s);
 	if (r == TLS_OK) {
 		gnutls_record_send(c->s, "x", 1);
 		gnutls_bye(c->s, GNUTLS_SHUT_WR);
@@ -329,6 +331,7 @@ test_hits(void)
 	load(&ctx, "ca.pem", "crl.pem", TLS_VERIFY_REQUIRE);
 	OK(&ctx, "alice", 0, 0);
 	OK(&ctx, "alice", 0, 1);
+	CHECK(last_version == GNUTLS_TLS1_3, "TLS 1.3: %d", last_version);
 	/* A resumed session: the chain of the ticket, found in the cache. */
 	OK(&ctx, "alice", 1, 1);
 	OK(&ctx, "bob", 0, 0);
@@ -338,6 +341,7 @@ test_hits(void)
 	client_prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
 	OK(&ctx, "alice", 0, 1);
 	OK(&ctx, "alice", 1, 1);
+	CHECK(last_version == GNUTLS_TLS1_2, "TLS 1.2: %d", last_version);
 	client_prio = NULL;
 	/* Failures are never kept: each one verifies and refuses. */
 	REFUSED(&ctx, "fakeclient", "FAILED:unable to get local issuer "
