@@ -406,11 +406,15 @@ verify_reason(unsigned st)
  *
  * A fixed array, the oldest entry replaced: no allocation per
  * connection, and a process runs one handshake at a time (as the
- * deadline above), so one set of static state suffices.  The accept
- * loop forks a process per connection, which dies with its cache;
- * the loop itself cannot learn from its children without trusting
- * what they report, so until processes serve several connections the
- * cache only costs the hashing of the chain (a few microseconds).
+ * deadline above), so one set of static state suffices.
+ *
+ * The first chain a process sees is neither looked up nor kept: under
+ * inetd, and in the accept loop, which forks a process per connection,
+ * that is the only one, and the cache would die with the process (the
+ * loop itself cannot learn from its children without trusting what
+ * they report).  Such a process so pays nothing: no hashing, no page
+ * of the array touched.  A process serving connection after connection
+ * verifies its first chain once more, on the second connection.
  */
 #define VCACHE_SIZE	64
 #define VCACHE_LIFE	60	/* seconds */
@@ -426,6 +430,7 @@ struct vcache_entry {
 
 static struct vcache_entry vcache[VCACHE_SIZE];
 static unsigned vcache_next;	/* the oldest entry, replaced next */
+static unsigned long vcache_seen;	/* chains verify_peer() had */
 
 /* What the verification in progress depended on; see vcache_note(). */
 static struct {
@@ -607,16 +612,20 @@ verify_peer(struct tls_conn *c)
 		return 0;
 	}
 	c->have_cert = 1;
-	keyed = vcache_key(certs, n, key) == 0;
+	/* Not for a process's first chain, see above. */
+	keyed = vcache_seen++ > 0 && vcache_key(certs, n, key) == 0;
 	if (keyed && vcache_hit(c->ctx, key)) {
 		c->verify_cached = 1;
 		snprintf(c->verify, sizeof c->verify, "SUCCESS");
 		return 0;
 	}
-	vcache_begin(time(NULL));
-	gnutls_session_set_verify_output_function(c->s, vcache_note);
+	if (keyed) {
+		vcache_begin(time(NULL));
+		gnutls_session_set_verify_output_function(c->s, vcache_note);
+	}
 	r = gnutls_certificate_verify_peers(c->s, &purpose, 1, &st);
-	gnutls_session_set_verify_output_function(c->s, NULL);
+	if (keyed)
+		gnutls_session_set_verify_output_function(c->s, NULL);
 	if (r < 0) {
 		/* No trust list at all (optional-no-ca without --ca). */
 		st = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND;

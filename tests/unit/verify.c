@@ -320,6 +320,20 @@ conn(const struct tls_ctx *ctx, const char *name, int resume,
 	    (name), r_, c_.verify, verify_calls - calls_);		\
 } while (0)
 
+/* A process's first chain is not kept: most processes have no other. */
+static void
+test_first(void)
+{
+	struct tls_ctx ctx;
+
+	fake_now = 0;
+	load(&ctx, "ca.pem", NULL, TLS_VERIFY_REQUIRE);
+	OK(&ctx, "alice", 0, 0);
+	OK(&ctx, "alice", 0, 0);
+	OK(&ctx, "alice", 0, 1);
+	tls_ctx_free(&ctx);
+}
+
 static void
 test_hits(void)
 {
@@ -537,6 +551,7 @@ main(int argc, char **argv)
 		bench(atoi(argv[2]));
 		return 0;
 	}
+	test_first();
 	test_hits();
 	test_evict();
 	test_reload();
