@@ -526,8 +526,8 @@ vbound_crt(gnutls_x509_crt_t crt)
 
 /*
  * GnuTLS's verify output function: called for each certificate of the
- * path with its issuer (the trust anchor last), and for each CRL
- * consulted.  Notes the times that bound the result.
+ * path with its issuer, up to and including the trust anchor, and for
+ * each CRL consulted.  Notes the times that bound the result.
  */
 static int
 vcache_note(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer,
