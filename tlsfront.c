@@ -499,8 +499,9 @@ handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
 		log_warnx("%s: %s: %s", peer, what, tls_conn_error(c));
 		return st;
 	}
-	log_debug("%s: handshake done: %s %s verify=%s", peer,
-	    tls_protocol(c), tls_cipher(c), c->verify);
+	log_debug("%s: handshake done: %s %s verify=%s%s", peer,
+	    tls_protocol(c), tls_cipher(c), c->verify,
+	    c->verify_cached ? " (verified before)" : "");
 	if (tls_export_env(c) == -1)
 		fatal(EX_OSERR, "environment");
 	return 0;

@@ -14,6 +14,7 @@
 #include <gnutls/x509.h>
 
 #include "certenv.h"
+#include "sha256.h"
 #include "tls.h"
 
 int
@@ -218,11 +219,13 @@ key_matches(gnutls_certificate_credentials_t cred, int i)
 static int
 ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
 {
+	static unsigned long loads;	/* names each load for the cache */
 	const char *pos = NULL;
 	size_t i;
 	int quick, r;
 
 	memset(ctx, 0, sizeof *ctx);
+	ctx->gen = ++loads;
 	ctx->verify = cfg->verify;
 	ctx->handshake_ms = cfg->handshake_ms;
 	if (gnutls_certificate_allocate_credentials(&ctx->cred) < 0) {
@@ -366,23 +369,239 @@ verify_reason(unsigned st)
 }
 
 /*
+ * The verify cache: the client chains this process verified with
+ * success lately, so that a process serving connection after
+ * connection does not verify the same chain again for each one (a
+ * resumed session brings back the chain of its first handshake, and
+ * verifying it costs an ASN.1 import and a signature check per
+ * certificate).  Only successes are kept: a chain that failed is
+ * verified again each time, and refused or reported exactly as before.
+ *
+ * An entry names what its success depended on, and nothing it does
+ * not name can differ:
+ *   - the chain: SHA-256 over the key purpose asked for and, for each
+ *     certificate in the order sent, its length and its SHA-256, so
+ *     that no two chains share a key by concatenation;
+ *   - the context (tls_ctx.gen): CA, CRL, priorities (their %VERIFY_*
+ *     flags); a reload by SIGHUP makes a new one, so the entries of the
+ *     old one never match again;
+ *   - the time: verification is a function of the wall clock, so the
+ *     entry holds the interval in which the same answer was certain:
+ *     from the latest notBefore (and CRL thisUpdate) to the earliest
+ *     notAfter of every certificate GnuTLS checked on the way to the
+ *     trust anchor, the anchor and the CA file's intermediates
+ *     included, and to the earliest nextUpdate of the CRLs it
+ *     consulted (GnuTLS 3.7 itself refuses nothing once a loaded CRL is
+ *     past its nextUpdate: the cache is the stricter one there).
+ *     GnuTLS reports these to the verify output function as it goes,
+ *     already parsed, so reading them costs no import of our own.
+ * On top of that, an entry lives VCACHE_LIFE seconds at most: a bound
+ * that does not depend on the reasoning above being complete (a
+ * verification input no one thought of, a future GnuTLS checking one
+ * more thing), short enough that such a gap would close within a
+ * minute, and still long enough that a worker taking connections
+ * from the same clients verifies each chain about once a minute
+ * instead of once per connection.  A wall clock stepping back before
+ * the entry was made also ends it.
+ *
+ * A fixed array, the oldest entry replaced: no allocation per
+ * connection, and a process runs one handshake at a time (as the
+ * deadline above), so one set of static state suffices.
+ *
+ * The first chain a process sees is neither looked up nor kept: under
+ * inetd, and in the accept loop, which forks a process per connection,
+ * that is the only one, and the cache would die with the process (the
+ * loop itself cannot learn from its children without trusting what
+ * they report).  Such a process so pays nothing: no hashing, no page
+ * of the array touched.  A process serving connection after connection
+ * verifies its first chain once more, on the second connection.
+ */
+#define VCACHE_SIZE	64
+#define VCACHE_LIFE	60	/* seconds */
+#define VCACHE_DEPTH	16	/* longer chains are not cached */
+#define VCACHE_PURPOSE	GNUTLS_KP_TLS_WWW_CLIENT
+
+struct vcache_entry {
+	unsigned char	 key[SHA256_LEN];
+	unsigned long	 gen;		/* tls_ctx.gen; 0: unused */
+	time_t		 since;		/* valid from (wall clock) */
+	time_t		 until;		/* valid before */
+};
+
+static struct vcache_entry vcache[VCACHE_SIZE];
+static unsigned vcache_next;	/* the oldest entry, replaced next */
+static unsigned long vcache_seen;	/* chains verify_peer() had */
+
+/* What the verification in progress depended on; see vcache_note(). */
+static struct {
+	time_t	 since;
+	time_t	 until;
+	int	 pairs;		/* certificate and issuer pairs reported */
+	int	 unknown;	/* a certificate time that could not be read */
+} vbound;
+
+/* The cache key of a chain, or -1 for a chain too long to cache. */
+static int
+vcache_key(const gnutls_datum_t *certs, unsigned n,
+    unsigned char key[SHA256_LEN])
+{
+	unsigned char buf[sizeof VCACHE_PURPOSE + 4 +
+	    VCACHE_DEPTH * (4 + SHA256_LEN)], *p;
+	unsigned i;
+
+	if (n > VCACHE_DEPTH)
+		return -1;
+	memcpy(buf, VCACHE_PURPOSE, sizeof VCACHE_PURPOSE);
+	p = buf + sizeof VCACHE_PURPOSE;
+	*p++ = (unsigned char)n;
+	*p++ = 0;
+	*p++ = 0;
+	*p++ = 0;
+	for (i = 0; i < n; i++) {
+		*p++ = (unsigned char)(certs[i].size >> 24);
+		*p++ = (unsigned char)(certs[i].size >> 16);
+		*p++ = (unsigned char)(certs[i].size >> 8);
+		*p++ = (unsigned char)certs[i].size;
+		sha256(certs[i].data, certs[i].size, p);
+		p += SHA256_LEN;
+	}
+	sha256(buf, (size_t)(p - buf), key);
+	return 0;
+}
+
+/* The entry of key under ctx, valid or not, or NULL. */
+static struct vcache_entry *
+vcache_find(const struct tls_ctx *ctx, const unsigned char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < VCACHE_SIZE; i++)
+		if (vcache[i].gen == ctx->gen && vcache[i].gen != 0 &&
+		    memcmp(vcache[i].key, key, SHA256_LEN) == 0)
+			return &vcache[i];
+	return NULL;
+}
+
+/* Whether key verified under ctx and still would, by the cache. */
+static int
+vcache_hit(const struct tls_ctx *ctx, const unsigned char *key)
+{
+	const struct vcache_entry *e;
+	time_t now;
+
+	if ((e = vcache_find(ctx, key)) == NULL)
+		return 0;
+	now = time(NULL);
+	return now >= e->since && now < e->until;
+}
+
+static void
+vbound_since(time_t t)
+{
+	if (t > vbound.since)
+		vbound.since = t;
+}
+
+static void
+vbound_until(time_t t)
+{
+	if (t < vbound.until)
+		vbound.until = t;
+}
+
+static void
+vbound_crt(gnutls_x509_crt_t crt)
+{
+	time_t a, b;
+
+	a = gnutls_x509_crt_get_activation_time(crt);
+	b = gnutls_x509_crt_get_expiration_time(crt);
+	if (a == (time_t)-1 || b == (time_t)-1) {
+		vbound.unknown = 1;
+		return;
+	}
+	vbound_since(a);
+	vbound_until(b);
+}
+
+/*
+ * GnuTLS's verify output function: called for each certificate of the
+ * path with its issuer, up to and including the trust anchor, and for
+ * each CRL consulted.  Notes the times that bound the result.
+ */
+static int
+vcache_note(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer,
+    gnutls_x509_crl_t crl, unsigned status)
+{
+	time_t t;
+
+	(void)status;	/* the overall status decides */
+	if (crt != NULL)
+		vbound_crt(crt);
+	if (issuer != NULL) {
+		vbound_crt(issuer);
+		vbound.pairs++;
+	}
+	if (crl != NULL) {
+		/* -1: no nextUpdate, which bounds nothing. */
+		if ((t = gnutls_x509_crl_get_this_update(crl)) != (time_t)-1)
+			vbound_since(t);
+		if ((t = gnutls_x509_crl_get_next_update(crl)) != (time_t)-1)
+			vbound_until(t);
+	}
+	return 0;
+}
+
+/* Start noting, for a verification that begins at now. */
+static void
+vcache_begin(time_t now)
+{
+	vbound.since = now;
+	vbound.until = now + VCACHE_LIFE;
+	vbound.pairs = 0;
+	vbound.unknown = 0;
+}
+
+/* Keep the success of key under ctx, for what vcache_note() saw. */
+static void
+vcache_put(const struct tls_ctx *ctx, const unsigned char *key)
+{
+	struct vcache_entry *e;
+
+	/* Nothing reported: nothing known to bound it by. */
+	if (vbound.pairs == 0 || vbound.unknown ||
+	    vbound.since >= vbound.until)
+		return;
+	if ((e = vcache_find(ctx, key)) == NULL) {
+		e = &vcache[vcache_next];
+		vcache_next = (vcache_next + 1) % VCACHE_SIZE;
+	}
+	memcpy(e->key, key, SHA256_LEN);
+	e->gen = ctx->gen;
+	e->since = vbound.since;
+	e->until = vbound.until;
+}
+
+/*
  * Verify the client certificate GnuTLS holds for the session, new or
- * resumed, and record the result.  Returns 0 when the policy lets the
- * connection go on, -1 when it refuses it.
+ * resumed, and record the result; a success the verify cache holds
+ * for the same chain and context is not verified again.  Returns 0
+ * when the policy lets the connection go on, -1 when it refuses it.
  */
 static int
 verify_peer(struct tls_conn *c)
 {
 	gnutls_typed_vdata_st purpose = {
-		GNUTLS_DT_KEY_PURPOSE_OID,
-		(unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0
+		GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)VCACHE_PURPOSE, 0
 	};
 	const gnutls_datum_t *certs;
+	unsigned char key[SHA256_LEN];
 	unsigned n = 0, st = 0;
-	int r;
+	int r, keyed;
 
 	c->verified = 1;
 	c->have_cert = 0;
+	c->verify_cached = 0;
 	certs = gnutls_certificate_get_peers(c->s, &n);
 	if (c->ctx->verify == TLS_VERIFY_NONE || certs == NULL || n == 0) {
 		snprintf(c->verify, sizeof c->verify, "NONE");
@@ -393,12 +612,27 @@ verify_peer(struct tls_conn *c)
 		return 0;
 	}
 	c->have_cert = 1;
+	/* Not for a process's first chain, see above. */
+	keyed = vcache_seen++ > 0 && vcache_key(certs, n, key) == 0;
+	if (keyed && vcache_hit(c->ctx, key)) {
+		c->verify_cached = 1;
+		snprintf(c->verify, sizeof c->verify, "SUCCESS");
+		return 0;
+	}
+	if (keyed) {
+		vcache_begin(time(NULL));
+		gnutls_session_set_verify_output_function(c->s, vcache_note);
+	}
 	r = gnutls_certificate_verify_peers(c->s, &purpose, 1, &st);
+	if (keyed)
+		gnutls_session_set_verify_output_function(c->s, NULL);
 	if (r < 0) {
 		/* No trust list at all (optional-no-ca without --ca). */
 		st = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND;
 	}
 	if (st == 0) {
+		if (keyed)
+			vcache_put(c->ctx, key);
 		snprintf(c->verify, sizeof c->verify, "SUCCESS");
 		return 0;
 	}

@@ -41,6 +41,7 @@ struct tls_ctx {
 	char			 alpn_buf[256];
 	enum tls_verify		 verify;
 	unsigned		 handshake_ms;
+	unsigned long		 gen;		/* which load, for the verify cache */
 	char			 err[512];	/* what failed, for messages */
 };
 
@@ -53,6 +54,7 @@ struct tls_conn {
 	int			 verified;	/* verify_peer has run */
 	int			 have_cert;	/* a client cert is in play */
 	int			 rejected;	/* refused by verify policy */
+	int			 verify_cached;	/* SUCCESS without verifying again */
 	char			 verify[96];	/* SUCCESS, NONE, FAILED:... */
 	char			 sni[256];
 	char			 err[256];	/* why the relay ended badly */

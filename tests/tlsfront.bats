@@ -1031,3 +1031,62 @@ print(round(time.time() - t0))' "$PORT"
 	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
 	[ "$(grep -c '^SSL_CLIENT_CERT=' <<<"$output")" -eq 1 ]
 }
+
+@test "SIGHUP reloads the CRL: a resumed session of a revoked certificate is refused" {
+	local d=$BATS_TEST_TMPDIR sess=$BATS_TEST_TMPDIR/sess
+	printf '%s\n' 'crl_next_update = 30' 'crl_number = 1' >"$d/crl.tmpl"
+	certtool --generate-crl --load-ca-privkey ca.key \
+	    --load-ca-certificate ca.pem --template "$d/crl.tmpl" \
+	    --outfile "$d/crl.pem" 2>/dev/null
+	listen --cert server.pem --key server.key --ca ca.pem \
+	    --crl "$d/crl.pem" -v -- env
+	local tls
+	for tls in -tls1_3 -tls1_2; do
+		sclient "$PORT" "$tls" -cert revoked.pem -key revoked.key \
+		    -sess_out "$sess.$tls"
+		[[ "$output" == *SSL_SESSION_RESUMED=Initial* ]]
+		[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+		# Resumed: verified again, successfully.
+		sclient "$PORT" "$tls" -cert revoked.pem -key revoked.key \
+		    -sess_in "$sess.$tls"
+		[[ "$output" == *"Reused, TLSv1."* ]]
+		[[ "$output" == *SSL_SESSION_RESUMED=Resumed* ]]
+		[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+	done
+	# The ticket key outlives the reload; the verdict does not.
+	cp crl.pem "$d/crl.pem"
+	kill -HUP "$TF_PID"
+	local log=$d/tlsfront.err i
+	for i in $(seq 100); do grep -q reloaded "$log" && break; sleep 0.05; done
+	grep -q reloaded "$log"
+	for tls in -tls1_3 -tls1_2; do
+		sclient "$PORT" "$tls" -cert revoked.pem -key revoked.key \
+		    -sess_in "$sess.$tls"
+		[[ "$output" == *"Reused, TLSv1."* ]]
+		[[ "$output" != *SSL_CLIENT_VERIFY* ]]
+	done
+	[ "$(grep -c 'client certificate: FAILED:certificate revoked' "$log")" -eq 2 ]
+	sclient "$PORT"
+	[[ "$output" == *SSL_CLIENT_VERIFY=SUCCESS* ]]
+}
+
+@test "--listen: a worker verifies a client's chain once, the next connections reuse it" {
+	listen "${SRV[@]}" -v -v -- env
+	local i
+	# A process's first chain is not kept (inetd sees only one): the
+	# second is, and the third and fourth find it.
+	for i in 1 2 3 4; do
+		get "${alice[@]}"
+		[ "$status" -eq 0 ]
+		[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
+	done
+	local log=$BATS_TEST_TMPDIR/tlsfront.err
+	[ "$(grep -c 'handshake done:.*verify=SUCCESS$' "$log")" -eq 2 ]
+	[ "$(grep -c 'verify=SUCCESS (verified before)' "$log")" -eq 2 ]
+	# Never a failure: a revoked certificate is refused every time.
+	for i in 1 2; do
+		get --cert revoked.pem --key revoked.key
+		[ "$status" -ne 0 ]
+	done
+	[ "$(grep -c 'client certificate: FAILED:certificate revoked' "$log")" -eq 2 ]
+}
