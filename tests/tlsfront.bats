@@ -198,6 +198,18 @@ once_status() {
 	[ "$ST" -eq 42 ]
 }
 
+@test "inetd: COMMAND runs in tlsfront's own pid, and the relay is not its child" {
+	# The supervisor (here serve_once.py) is COMMAND's parent; pgrep,
+	# exec'd in COMMAND's pid, lists that pid's children: none.
+	once "${SRV[@]}" -- sh -c 'echo "ppid=$PPID"; exec pgrep -a -P $$'
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ppid=$ONCE_PID" ]
+	once_status
+	# pgrep: 1, nothing matched.
+	[ "$ST" -eq 1 ]
+}
+
 @test "optional: no certificate passes with SSL_CLIENT_VERIFY=NONE" {
 	listen "${SRV[@]}" --verify optional -- env
 	get
