@@ -6,6 +6,7 @@
  * this process execs COMMAND; in the accept loop the connection process
  * spawns COMMAND and runs the relay itself.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -511,46 +513,115 @@ spawn_and_relay(struct tls_conn *c, int sp[2], const struct config *cfg,
 }
 
 /*
- * fork(), except that the child is not ours but an orphan, adopted by
- * init (or by our accept loop, a subreaper): COMMAND, exec'd in this
- * process, never sees a child it did not make, and the supervisor
- * (inetd, systemd) still sees COMMAND's pid and status.  Returns the
- * child's pid in the parent, 0 in the child, -1 with errno set.
+ * serve()'s relay, under inetd and systemd Accept=yes: what it needs,
+ * set before relay_start() and never changed after.
+ */
+#define RELAY_STACK	(256 * 1024)
+
+static struct {
+	struct tls_conn		*c;
+	const struct config	*cfg;
+	const char		*peer;		/* in serve()'s frame */
+	const char		*subject;	/* likewise */
+	struct timespec		 t0;
+	int			 appfd;		/* our end of the socketpair */
+	int			 cmdfd;		/* COMMAND's end */
+	int			 gate[2];	/* see relay_main() */
+} relay;
+
+/*
+ * The relay process, on its own stack in serve()'s memory.  Until that
+ * process has exec'd COMMAND (or exited), this one must touch nothing
+ * that process may use: glibc takes us for it (we share its thread
+ * pointer, hence its errno and its malloc state), and it takes itself
+ * for single-threaded.  So first only system calls, and errno only
+ * after one has failed: wait for end of file on gate[0], whose last
+ * writer is serve()'s process (the write end is close-on-exec, and
+ * exec(2) closes those only after leaving its old memory behind).
+ * From then on the memory is ours alone, with COMMAND in a fresh one.
+ * Not instrumented by ASan: on a stack that is not the one of the
+ * thread ASan knows, its no-return hook before _exit() would write a
+ * warning to fd 2, the client socket under inetd.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+__attribute__((no_sanitize_address))
+#endif
+static int
+relay_main(void *arg)
+{
+	ssize_t n;
+	char b;
+	int r;
+
+	(void)arg;
+	close(relay.gate[1]);
+	while ((n = read(relay.gate[0], &b, 1)) == -1 && errno == EINTR)
+		;
+	if (n != 0)
+		_exit(EX_OSERR);
+	close(relay.gate[0]);
+	close(relay.cmdfd);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	r = tls_relay(relay.c, relay.appfd, relay.cfg->idle_ms);
+	if (r == -1)
+		log_debug("%s: %s", relay.peer, relay.c->err);
+	log_conn(relay.c, 1, relay.peer, relay.subject, &relay.t0,
+	    r == 0 ? "ok" : relay.c->err);
+	_exit(r == 0 ? 0 : EX_IOERR);
+}
+
+/*
+ * Start relay_main() in a process that shares our memory and is not our
+ * child but an orphan, adopted by init (or by our accept loop, a
+ * subreaper): COMMAND, exec'd in this process, never sees a child it
+ * did not make, and the supervisor (inetd, systemd) sees COMMAND's pid
+ * and status.  Returns the relay's pid, or -1 with errno set.  Until
+ * our exec (or exit), we may only make system calls: see relay_main().
+ * Should the exec fail, kill the relay before exit() runs GnuTLS's
+ * destructor in its memory.
  *
- * The middle process that forks the child and exits is made with
- * vfork(): it borrows our memory while we wait, so it costs neither a
- * copy of our page tables nor their teardown at its exit, about half a
- * millisecond with GnuTLS loaded.  Its fork() takes glibc's fork locks
- * in our memory and releases them before it exits, and nothing else of
- * ours runs meanwhile: we are suspended until it has exited.  The child
- * returns from here in its own copy of our memory, as from a fork().
- * clone(CLONE_PARENT) would need no middle process, but the child would
- * then be the supervisor's: ucspi-tcp's tcpserver counts every child it
- * reaps against its connection limit, and xinetd logs a child it does
- * not know.
+ * Cheap: a fork() would copy our page tables, then each page either
+ * process writes, and the exec would tear our copy down; here the
+ * memory passes to the relay as it is, and is torn down once, when the
+ * relay exits.  The middle process that makes the relay and exits, so
+ * that the relay is orphaned, is a vfork(): it borrows our memory while
+ * we wait, it costs no copy either.  clone(CLONE_PARENT) would need no
+ * middle process, but the relay would then be the supervisor's child:
+ * ucspi-tcp's tcpserver counts every child it reaps against its
+ * connection limit, and xinetd logs a child it does not know.
  */
 static pid_t
-fork_orphan(void)
+relay_start(void)
 {
 	static volatile pid_t child;
 	static volatile int child_errno;
-	pid_t mid, p;
+	long pg = sysconf(_SC_PAGESIZE);
+	char *stk;
+	pid_t mid;
 	int st;
 
+	if (pipe2(relay.gate, O_CLOEXEC) == -1)
+		return -1;
+	/* With a guard page: an overflow faults, it overwrites nothing. */
+	stk = mmap(NULL, RELAY_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	if (stk == MAP_FAILED || mprotect(stk, pg, PROT_NONE) == -1)
+		return -1;
 	child = -1;
 	child_errno = 0;
 	if ((mid = vfork()) == -1)
 		return -1;
 	if (mid == 0) {
-		/* The middle process, in our memory. */
-		if ((p = fork()) == 0)
-			return 0;
+		/* The middle process, in our memory while we wait. */
+		child = clone(relay_main, stk + RELAY_STACK, CLONE_VM |
+		    SIGCHLD, NULL);
 		child_errno = errno;
-		child = p;
 		_exit(0);
 	}
 	while (waitpid(mid, &st, 0) == -1 && errno == EINTR)
 		;
+	close(relay.gate[0]);
 	if (child == -1) {
 		errno = child_errno;
 		return -1;
@@ -560,9 +631,9 @@ fork_orphan(void)
 
 /*
  * Handshake on fd, then run COMMAND and the relay.  Under inetd and
- * systemd Accept=yes (spawn 0), the relay runs in a forked child and
- * this process execs COMMAND, so the supervisor sees COMMAND's pid and
- * status.  In the accept loop (spawn 1), see spawn_and_relay().  Never
+ * systemd Accept=yes (spawn 0), the relay runs in a process of its own
+ * (relay_start()) and this process execs COMMAND, so the supervisor
+ * sees COMMAND's pid and status.  In the accept loop (spawn 1), see spawn_and_relay().  Never
  * returns.
  */
 static _Noreturn void
@@ -611,19 +682,16 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
 		fatal(EX_OSERR, "socketpair");
 	if (spawn)
 		spawn_and_relay(&c, sp, cfg, peer, subject, &t0);
-	/* The relay: not a child of COMMAND, see fork_orphan(). */
-	if ((pid = fork_orphan()) == -1)
-		fatal(EX_OSERR, "fork");
-	if (pid == 0) {
-		close(sp[0]);
-		signal(SIGPIPE, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		r = tls_relay(&c, sp[1], cfg->idle_ms);
-		if (r == -1)
-			log_debug("%s: %s", peer, c.err);
-		log_conn(&c, 1, peer, subject, &t0, r == 0 ? "ok" : c.err);
-		_exit(r == 0 ? 0 : EX_IOERR);
-	}
+	/* The relay: not a child of COMMAND, see relay_start(). */
+	relay.c = &c;
+	relay.cfg = cfg;
+	relay.peer = peer;
+	relay.subject = subject;
+	relay.t0 = t0;
+	relay.appfd = sp[1];
+	relay.cmdfd = sp[0];
+	if ((pid = relay_start()) == -1)
+		fatal(EX_OSERR, "relay");
 	close(sp[1]);
 	/*
 	 * COMMAND gets the socketpair on 0 and 1; on 2 as well when fd 2
@@ -631,8 +699,12 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
 	 */
 	err_is_sock = same_file(2, fd);
 	if (dup2(sp[0], 0) == -1 || dup2(sp[0], 1) == -1 ||
-	    (err_is_sock && dup2(sp[0], 2) == -1))
+	    (err_is_sock && dup2(sp[0], 2) == -1)) {
+		r = errno;
+		kill(pid, SIGKILL);
+		errno = r;
 		fatal(EX_OSERR, "dup2");
+	}
 	if (sp[0] > 2)
 		close(sp[0]);
 	if (fd > 2)
@@ -640,7 +712,10 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	execvp(cfg->child[0], cfg->child);
-	fatal(errno == ENOENT ? EX_NOTFOUND : EX_NOEXEC, "exec %s",
+	r = errno;
+	kill(pid, SIGKILL);
+	errno = r;
+	fatal(r == ENOENT ? EX_NOTFOUND : EX_NOEXEC, "exec %s",
 	    cfg->child[0]);
 }
 
