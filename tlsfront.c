@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -563,6 +564,13 @@ relay_main(void *arg)
 	close(relay.cmdfd);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/*
+	 * The heap's free pages, dirtied by the handshake, back to the
+	 * kernel: 28 KiB less per idle connection for 28 us of CPU.
+	 * Freeing the server credentials too (no handshake ever runs here
+	 * again) would save another 4 KiB for 24 us: not worth it.
+	 */
+	malloc_trim(0);
 	r = tls_relay(relay.c, relay.appfd, relay.cfg->idle_ms);
 	if (r == -1)
 		log_debug("%s: %s", relay.peer, relay.c->err);

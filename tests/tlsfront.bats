@@ -973,6 +973,25 @@ a.unwrap().close()" "$PORT"
 	[[ "$output" == *"ReHandshake has failed"* ]]
 }
 
+@test "inetd: the relay refuses a TLS 1.2 renegotiation and follows a TLS 1.3 key update" {
+	once "${SRV[@]}" -- cat
+	cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 --rehandshake
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ReHandshake has failed"* ]]
+	once_status
+	[ "$ST" -eq 0 ]
+	# TLS 1.3: --rehandshake is a key update, both ways.
+	once "${SRV[@]}" -- cat
+	run timeout 10 gnutls-cli --x509cafile ca.pem --x509certfile client.pem \
+	    --x509keyfile client.key -p "$PORT" \
+	    --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 --rehandshake localhost \
+	    <<<"after the update"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ReHandshake was completed"*"after the update"* ]]
+	once_status
+	[ "$ST" -eq 0 ]
+}
+
 @test "a client sending its hello a byte at a time is cut at the handshake timeout" {
 	once "${SRV[@]}" --handshake-timeout 1 -- env
 	run timeout 20 $PY -c '
