@@ -581,13 +581,13 @@ relay_main(void *arg)
 
 /*
  * Start relay_main() in a process that shares our memory and is not our
- * child but an orphan, adopted by init (or by our accept loop, a
- * subreaper): COMMAND, exec'd in this process, never sees a child it
- * did not make, and the supervisor (inetd, systemd) sees COMMAND's pid
- * and status.  Returns the relay's pid, or -1 with errno set.  Until
- * our exec (or exit), we may only make system calls: see relay_main().
- * Should the exec fail, kill the relay before exit() runs GnuTLS's
- * destructor in its memory.
+ * child but an orphan, adopted by init (or the nearest subreaper):
+ * COMMAND, exec'd in this process, never sees a child it did not make,
+ * and the supervisor (inetd, systemd) sees COMMAND's pid and status.
+ * Returns the relay's pid, or -1 with errno set.  Until our exec (or
+ * exit), we may only make system calls: see relay_main().  Should the
+ * exec fail, kill the relay before exit() runs GnuTLS's destructor in
+ * its memory.
  *
  * Cheap: a fork() would copy our page tables, then each page either
  * process writes, and the exec would tear our copy down; here the
@@ -641,8 +641,8 @@ relay_start(void)
  * Handshake on fd, then run COMMAND and the relay.  Under inetd and
  * systemd Accept=yes (spawn 0), the relay runs in a process of its own
  * (relay_start()) and this process execs COMMAND, so the supervisor
- * sees COMMAND's pid and status.  In the accept loop (spawn 1), see spawn_and_relay().  Never
- * returns.
+ * sees COMMAND's pid and status.  In the accept loop (spawn 1), see
+ * spawn_and_relay().  Never returns.
  */
 static _Noreturn void
 serve(int fd, const struct config *cfg, const struct tls_ctx *ctx,
