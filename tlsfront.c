@@ -607,10 +607,17 @@ relay_start(void)
 	long pg = sysconf(_SC_PAGESIZE);
 	char *stk;
 	pid_t mid;
-	int st;
+	int st, w;
 
 	if (pipe2(relay.gate, O_CLOEXEC) == -1)
 		return -1;
+	/* Its write end must outlive serve()'s dup2() onto 0, 1 and 2. */
+	if (relay.gate[1] <= 2) {
+		if ((w = fcntl(relay.gate[1], F_DUPFD_CLOEXEC, 3)) == -1)
+			return -1;
+		close(relay.gate[1]);
+		relay.gate[1] = w;
+	}
 	/* With a guard page: an overflow faults, it overwrites nothing. */
 	stk = mmap(NULL, RELAY_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 	    MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
