@@ -198,6 +198,18 @@ once_status() {
 	[ "$ST" -eq 42 ]
 }
 
+@test "inetd: COMMAND runs in tlsfront's own pid, and the relay is not its child" {
+	# The supervisor (here serve_once.py) is COMMAND's parent; pgrep,
+	# exec'd in COMMAND's pid, lists that pid's children: none.
+	once "${SRV[@]}" -- sh -c 'echo "ppid=$PPID"; exec pgrep -a -P $$'
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	[ "$output" = "ppid=$ONCE_PID" ]
+	once_status
+	# pgrep: 1, nothing matched.
+	[ "$ST" -eq 1 ]
+}
+
 @test "optional: no certificate passes with SSL_CLIENT_VERIFY=NONE" {
 	listen "${SRV[@]}" --verify optional -- env
 	get
@@ -959,6 +971,25 @@ a.unwrap().close()" "$PORT"
 	cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 --rehandshake
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"ReHandshake has failed"* ]]
+}
+
+@test "inetd: the relay refuses a TLS 1.2 renegotiation and follows a TLS 1.3 key update" {
+	once "${SRV[@]}" -- cat
+	cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 --rehandshake
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ReHandshake has failed"* ]]
+	once_status
+	[ "$ST" -eq 0 ]
+	# TLS 1.3: --rehandshake is a key update, both ways.
+	once "${SRV[@]}" -- cat
+	run timeout 10 gnutls-cli --x509cafile ca.pem --x509certfile client.pem \
+	    --x509keyfile client.key -p "$PORT" \
+	    --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 --rehandshake localhost \
+	    <<<"after the update"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ReHandshake was completed"*"after the update"* ]]
+	once_status
+	[ "$ST" -eq 0 ]
 }
 
 @test "a client sending its hello a byte at a time is cut at the handshake timeout" {
