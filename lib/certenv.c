@@ -139,8 +139,8 @@ certenv_envp(void)
 	return env.vec;
 }
 
-static int
-setstr(const char *name, const char *value)
+int
+certenv_setstr(const char *name, const char *value)
 {
 	return certenv_set(name, value, strlen(value));
 }
@@ -181,7 +181,7 @@ setenv_time(const char *name, time_t t)
 		return -1;
 	}
 	strftime(buf, sizeof buf, "%b %e %H:%M:%S %Y GMT", &tm);
-	return setstr(name, buf);
+	return certenv_setstr(name, buf);
 }
 
 static int
@@ -204,7 +204,7 @@ setenv_serial(gnutls_x509_crt_t crt)
 		out[o++] = hex[ser[i] & 15];
 	}
 	out[o] = '\0';
-	return setstr("SSL_CLIENT_M_SERIAL", out);
+	return certenv_setstr("SSL_CLIENT_M_SERIAL", out);
 }
 
 static int
@@ -237,7 +237,7 @@ setenv_sans(gnutls_x509_crt_t crt)
 			    nmail++);
 		else
 			continue;
-		if (setstr(name, val) == -1)
+		if (certenv_setstr(name, val) == -1)
 			return -1;
 	}
 	return 0;
@@ -358,8 +358,8 @@ certenv_addrs(int fd, char *peer, size_t peerlen)
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    (af = addr_str(&ss, len, host, sizeof host, port,
 	    sizeof port)) != -1) {
-		if (setstr("REMOTE_ADDR", host) == -1 ||
-		    setstr("REMOTE_PORT", port) == -1)
+		if (certenv_setstr("REMOTE_ADDR", host) == -1 ||
+		    certenv_setstr("REMOTE_PORT", port) == -1)
 			return -1;
 		snprintf(peer, peerlen, af == AF_INET6 ? "[%s]:%s" : "%s:%s",
 		    host, port);
@@ -367,8 +367,8 @@ certenv_addrs(int fd, char *peer, size_t peerlen)
 	len = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    addr_str(&ss, len, host, sizeof host, port, sizeof port) != -1) {
-		if (setstr("SERVER_ADDR", host) == -1 ||
-		    setstr("SERVER_PORT", port) == -1)
+		if (certenv_setstr("SERVER_ADDR", host) == -1 ||
+		    certenv_setstr("SERVER_PORT", port) == -1)
 			return -1;
 	}
 	return 0;

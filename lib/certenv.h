@@ -27,6 +27,7 @@ int	certenv_clear(void);
  */
 void	certenv_reset(void);
 int	certenv_set(const char *name, const char *value, size_t len);
+int	certenv_setstr(const char *name, const char *value);	/* NUL-ended */
 char  **certenv_envp(void);
 
 /*

@@ -795,17 +795,12 @@ tls_export_env(const struct tls_conn *c)
 	unsigned n = 0;
 
 	resumed = gnutls_session_is_resumed(c->s) ? "Resumed" : "Initial";
-	if (certenv_set("SSL_PROTOCOL", tls_protocol(c),
-	    strlen(tls_protocol(c))) == -1 ||
-	    certenv_set("SSL_CIPHER", tls_cipher(c),
-	    strlen(tls_cipher(c))) == -1 ||
-	    certenv_set("SSL_SESSION_RESUMED", resumed,
-	    strlen(resumed)) == -1 ||
-	    certenv_set("SSL_CLIENT_VERIFY", c->verify,
-	    strlen(c->verify)) == -1)
+	if (certenv_setstr("SSL_PROTOCOL", tls_protocol(c)) == -1 ||
+	    certenv_setstr("SSL_CIPHER", tls_cipher(c)) == -1 ||
+	    certenv_setstr("SSL_SESSION_RESUMED", resumed) == -1 ||
+	    certenv_setstr("SSL_CLIENT_VERIFY", c->verify) == -1)
 		return -1;
-	if (c->sni[0] != '\0' &&
-	    certenv_set("SSL_TLS_SNI", c->sni, strlen(c->sni)) == -1)
+	if (c->sni[0] != '\0' && certenv_setstr("SSL_TLS_SNI", c->sni) == -1)
 		return -1;
 	if (!c->have_cert)
 		return 0;
