@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,13 @@
 
 /* Four TLS records each way: fewer system calls for bulk transfers. */
 #define RELAY_BUF	(4 * 16384)
+
+/*
+ * A connection idle this long gives its memory back: the relay buffers'
+ * pages and the free pages of the heap.  Idle keep-alive connections
+ * then cost little, while a stream of requests never pays for it.
+ */
+#define RELAY_IDLE_TRIM_MS	250
 
 enum { POLL_NET, POLL_APP };
 
@@ -111,6 +119,8 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 	long long last = tls_now_ms(), left;
 	ssize_t n;
 	int progress, r;
+	int trimmed = 0;	/* memory given back since the last progress */
+	int idle;
 
 	c->err[0] = '\0';
 	if (nonblock(c->fd) == -1 || nonblock(appfd) == -1)
@@ -244,6 +254,7 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 
 		if (progress) {
 			last = tls_now_ms();
+			trimmed = 0;
 			/* Go round again only if a read may still find data. */
 			if (net_readable(c, net_eof, n2a_w) ||
 			    (!app_eof && app_ready && a2n_w < sizeof a2n))
@@ -293,9 +304,18 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 		/* Bytes left in raw (GnuTLS said AGAIN): do not sleep. */
 		if (!net_eof && n2a_w < sizeof n2a && raw.r < raw.w)
 			left = 0;
+		idle = !trimmed && n2a_w == 0 && a2n_w == 0 &&
+		    raw.r == raw.w;
+		if (idle && left > RELAY_IDLE_TRIM_MS)
+			left = RELAY_IDLE_TRIM_MS;
 		r = poll(pfd, 2, left > 1000000 ? 1000000 : (int)left);
 		if (r == -1 && errno != EINTR)
 			return relay_fail(c, "poll", 0);
+		if (r == 0 && idle) {
+			tls_relay_release();
+			malloc_trim(0);
+			trimmed = 1;
+		}
 		if (r > 0 && pfd[POLL_NET].fd != -1 &&
 		    (pfd[POLL_NET].revents & POLLNVAL)) {
 			snprintf(c->err, sizeof c->err, "socket closed");

@@ -1121,3 +1121,47 @@ print(round(time.time() - t0))' "$PORT"
 	done
 	[ "$(grep -c 'client certificate: FAILED:certificate revoked' "$log")" -eq 2 ]
 }
+
+# bss_rss PID SYMBOL: resident KiB of the mapping of tlsfront (process
+# PID) that holds the static SYMBOL.
+bss_rss() {
+	local pid=$1 off base addr line lo hi hit=0
+	off=$(nm "$TLSFRONT" | awk -v s="$2" '$3 == s { print $1; exit }')
+	base=$(awk -v f="$(realpath "$TLSFRONT")" '$6 == f { print $1; exit }' \
+	    "/proc/$pid/maps")
+	[ -n "$off" ] && [ -n "$base" ] || return 1
+	addr=$(( 0x${base%%-*} + 0x$off ))
+	while read -r line; do
+		if [[ $line =~ ^([0-9a-f]+)-([0-9a-f]+)\  ]]; then
+			lo=$(( 0x${BASH_REMATCH[1]} )) hi=$(( 0x${BASH_REMATCH[2]} ))
+			hit=$(( addr >= lo && addr < hi ))
+		elif [ "$hit" = 1 ] && [[ $line =~ ^Rss:\ +([0-9]+) ]]; then
+			echo "${BASH_REMATCH[1]}"
+			return 0
+		fi
+	done <"/proc/$pid/smaps"
+	return 1
+}
+
+@test "--listen: a connection idle for a moment gives its relay buffers back" {
+	listen "${SRV[@]}" -- sh -c 'head -c 3000000 /dev/zero; exec sleep 30'
+	local out=$BATS_TEST_TMPDIR/out w i
+	sleep 20 | openssl s_client -connect "127.0.0.1:$PORT" -CAfile ca.pem \
+	    -cert client.pem -key client.key -quiet >"$out" 2>/dev/null &
+	PIDS+=($!)
+	for i in $(seq 100); do
+		[ "$(stat -c %s "$out")" -ge 3000000 ] && break
+		sleep 0.05
+	done
+	[ "$(stat -c %s "$out")" -eq 3000000 ]
+	# The worker relaying: the parent of the sleep.
+	w=$(ps -o ppid= -p "$(pgrep -f '^sleep 30$' | head -1)" | tr -d ' ')
+	[ "$(ps -o ppid= -p "$w" | tr -d ' ')" = "$TF_PID" ]
+	# 3 MB went through 64 KiB buffers; now the connection is idle.
+	sleep 1
+	run bss_rss "$w" n2a
+	[ "$status" -eq 0 ]
+	echo "relay buffers resident: $output KiB"
+	[ "$output" -lt 40 ]
+	kill "$(pgrep -f '^sleep 30$')"
+}
