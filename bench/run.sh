@@ -47,6 +47,11 @@
 #                order rotated from one repetition to the next
 #   N, M, K, DOWNLOAD_MIB   override the counts
 #   FRONTENDS="nginx haproxy ..."   a subset
+#   METRICS="full memory ..."   a subset of full resumed keepalive download
+#                memory (default all; keepalive needs full, download also
+#                gives MB/s); the others show "not run".  The memory
+#                figure of tlsfront --listen depends on the loads before
+#                it (its reused workers): compare it with all metrics run.
 #   TLSFRONT, CERTCOOKIE  the programs (default ./tlsfront, ./certcookie)
 # Output: the table on stdout, also bench/out/run-latest.md; raw figures in
 # bench/out/run-DATE.tsv.  Only 127.0.0.1 is used; every process started
@@ -64,6 +69,15 @@ else
 	N=${N:-500} M=${M:-20000} K=${K:-100} DOWNLOAD_MIB=${DOWNLOAD_MIB:-1024}
 fi
 FRONTENDS=${FRONTENDS:-nginx haproxy stunnel stunnel-inetd tlsfront tlsfront-inetd}
+METRICS=${METRICS:-full resumed keepalive download memory}
+for m in $METRICS; do
+	case $m in
+	full | resumed | keepalive | download | memory) ;;
+	*) echo "bench: METRICS: unknown metric $m" >&2; exit 64 ;;
+	esac
+done
+# want METRIC: true when METRIC is to be measured.
+want() { case " $METRICS " in *" $1 "*) ;; *) return 1 ;; esac; }
 TLSFRONT=$(realpath -m "${TLSFRONT:-./tlsfront}")
 CERTCOOKIE=$(realpath -m "${CERTCOOKIE:-./certcookie}")
 PAR=8		# curl --parallel-max
@@ -553,20 +567,26 @@ for rep in $(seq "$REPS"); do
 	w0=$(now_ns)
 	declare -A fullnow=()
 	for fe in "${order[@]}"; do
+		want full || break
 		v=$(m_full "$fe"); fullnow[$fe]=$v; record "$fe" full "$v" "$rep"
 	done
 	for fe in "${order[@]}"; do
+		want resumed || break
 		record "$fe" resumed "$(m_resumed "$fe")" "$rep"
 	done
 	for fe in "${order[@]}"; do
-		record "$fe" keepalive "$(m_keepalive "$fe" "${fullnow[$fe]}")" "$rep"
+		want keepalive || break
+		record "$fe" keepalive \
+		    "$(m_keepalive "$fe" "${fullnow[$fe]:-err}")" "$rep"
 	done
 	for fe in "${order[@]}"; do
+		want download || break
 		read -r s mbps <<<"$(m_download "$fe")"
 		record "$fe" download "$s" "$rep"
 		record "$fe" mbps "$mbps" "$rep"
 	done
 	for fe in "${order[@]}"; do
+		want memory || break
 		record "$fe" memory "$(m_memory "$fe")" "$rep"
 	done
 	# CPU used meanwhile by processes that are not ours, in cores
@@ -616,6 +636,7 @@ fmt_of() {
 cell() {
 	local fe=$1 m=$2 f med ref
 	f=$(fmt_of "$m")
+	want "${m/mbps/download}" || { echo "not run"; return; }
 	# shellcheck disable=SC2086
 	set -- ${val[$fe $m]:-}
 	case " $* " in *" err "* | "  ") echo "error"; return ;; esac
