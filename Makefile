@@ -56,7 +56,7 @@ certcookie: certcookie.o lib/libcc.a
 
 tlsfront: tlsfront.o lib/libcc.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tlsfront.o lib/libcc.a \
-	    $(TLSFRONT_LIBS)
+	    $(TLSFRONT_LIBS) -pthread
 
 $(UNITS): %: %.c lib/libcc.a $(LIBHDR) tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libcc.a $(LIBS)

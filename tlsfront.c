@@ -23,6 +23,7 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -621,20 +622,39 @@ send_fd(int ctl, int fd)
  * only COMMAND's posix_spawn.  End of file on ctl: exit.  _exit:
  * GnuTLS's destructor would free its ASN.1 trees, writing to heap
  * pages shared with the accept loop, each a copy.
+ *
+ * The connections run in a second thread, for its malloc arena.  The
+ * main thread's arena is the heap inherited from the accept loop,
+ * whose free holes lie among pages shared copy-on-write with the loop
+ * and every other worker: a handshake's allocations land there and
+ * copy them, about 150 KiB per worker, more with each connection a
+ * reused worker serves.  A second thread's arena is in pages of its
+ * own, which only the connection touches.  Its top is trimmed only on
+ * free(), not by malloc_trim(), and only beyond the trim threshold
+ * plus the top pad (128 KiB each by default): both lowered here, so
+ * that an idle worker keeps no freed pages.
  */
-static _Noreturn void
-worker(int ctl, const struct config *cfg, const struct tls_ctx *ctx)
+#define WORKER_TRIM	(32 * 1024)
+
+static struct {
+	int			 ctl;
+	const struct config	*cfg;
+	const struct tls_ctx	*ctx;
+} wk;
+
+static void *
+worker_conns(void *arg)
 {
 	static struct tls_conn c;
 	struct timespec t0;
 	char peer[128], subject[512];
 	int fd, sp[2];
 
-	signal(SIGPIPE, SIG_IGN);
-	while ((fd = recv_fd(ctl)) != -1) {
+	(void)arg;
+	while ((fd = recv_fd(wk.ctl)) != -1) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		subject[0] = '\0';
-		if (handshake(fd, &c, ctx, 1, peer, sizeof peer, subject,
+		if (handshake(fd, &c, wk.ctx, 1, peer, sizeof peer, subject,
 		    sizeof subject, &t0) != 0)
 			close(fd);
 		else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
@@ -643,14 +663,37 @@ worker(int ctl, const struct config *cfg, const struct tls_ctx *ctx)
 			close(fd);
 		} else {
 			/* Closes fd once the relay is over. */
-			run_command(&c, sp, cfg, peer, subject, &t0);
+			run_command(&c, sp, wk.cfg, peer, subject, &t0);
 		}
 		tls_conn_free(&c);
 		/* An idle worker holds no more than it needs. */
 		tls_relay_release();
 		malloc_trim(0);
-		if (write(ctl, "", 1) != 1)
+		if (write(wk.ctl, "", 1) != 1)
 			break;
+	}
+	return NULL;
+}
+
+static _Noreturn void
+worker(int ctl, const struct config *cfg, const struct tls_ctx *ctx)
+{
+	pthread_t t;
+	int e;
+
+	signal(SIGPIPE, SIG_IGN);
+	mallopt(M_TOP_PAD, 0);
+	mallopt(M_TRIM_THRESHOLD, WORKER_TRIM);
+	wk.ctl = ctl;
+	wk.cfg = cfg;
+	wk.ctx = ctx;
+	/* Without a thread, the connections run here all the same. */
+	if ((e = pthread_create(&t, NULL, worker_conns, NULL)) != 0) {
+		errno = e;
+		log_warn("pthread_create");
+		worker_conns(NULL);
+	} else {
+		pthread_join(t, NULL);
 	}
 	_exit(0);
 }
