@@ -924,6 +924,17 @@ struct worker {
 	unsigned	 gen;		/* of the credentials it was forked with */
 };
 
+/*
+ * The accept loop's own arrays, rewritten on every turn of the loop.
+ * In the heap, each write after a fork would leave the worker holding
+ * the old copy of the page, its own private memory from then on; a
+ * worker unmaps them instead, once it has closed the fds they name.
+ */
+static struct {
+	void	*base;
+	size_t	 len;
+} loop_mem;
+
 static void
 worker_retire(struct worker *w)
 {
@@ -972,6 +983,7 @@ worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
 			if (ws[k].ctl != -1)
 				close(ws[k].ctl);
 		close(sv[0]);
+		munmap(loop_mem.base, loop_mem.len);
 		worker(sv[1], cfg, ctx);
 	}
 	close(sv[1]);
@@ -999,10 +1011,15 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 
 	/* Busy workers are at most --max-conns; idle ones, WORKER_SPARE. */
 	nw = cfg->max_conns + WORKER_SPARE;
-	if ((ws = calloc(nw, sizeof *ws)) == NULL ||
-	    (pw = calloc(nw, sizeof *pw)) == NULL ||
-	    (pfd = calloc(nw + LISTEN_MAX, sizeof *pfd)) == NULL)
-		fatal(EX_OSERR, "calloc");
+	/* In pages of their own, which a new worker unmaps: see loop_mem. */
+	loop_mem.len = nw * sizeof *pw + nw * sizeof *ws +
+	    (nw + LISTEN_MAX) * sizeof *pfd;
+	if ((loop_mem.base = mmap(NULL, loop_mem.len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		fatal(EX_OSERR, "mmap");
+	pw = loop_mem.base;
+	ws = (struct worker *)(pw + nw);
+	pfd = (struct pollfd *)(ws + nw);
 	for (k = 0; k < nw; k++)
 		ws[k].ctl = -1;
 	/*
