@@ -384,22 +384,11 @@ cert_datum_str(gnutls_datum_t *d)
 static char *
 cert_time_str(time_t t)
 {
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr",
-	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-	char buf[64], *s;
+	char buf[ENCODE_TIME_LEN + 1];
 
-	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL) {
-		errno = EINVAL;
+	if (encode_time(buf, t) == -1)
 		return NULL;
-	}
-	/* Not strftime(): %b would follow the locale. */
-	snprintf(buf, sizeof(buf), "%s %2d %02d:%02d:%02d %lld GMT",
-	    months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (long long)tm.tm_year + 1900);
-	if ((s = strdup(buf)) == NULL)
-		return NULL;
-	return s;
+	return strdup(buf);
 }
 
 int

@@ -14,6 +14,7 @@
 #include <gnutls/x509.h>
 
 #include "certenv.h"
+#include "encode.h"
 
 extern char **environ;
 
@@ -173,14 +174,10 @@ setenv_pem(const char *name, const gnutls_datum_t *der)
 static int
 setenv_time(const char *name, time_t t)
 {
-	char buf[64];
-	struct tm tm;
+	char buf[ENCODE_TIME_LEN + 1];
 
-	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL) {
-		errno = EINVAL;
+	if (encode_time(buf, t) == -1)
 		return -1;
-	}
-	strftime(buf, sizeof buf, "%b %e %H:%M:%S %Y GMT", &tm);
 	return certenv_setstr(name, buf);
 }
 

@@ -1,6 +1,9 @@
 /* Encoders for cookie and header values: base64, hex, percent. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "encode.h"
 
@@ -109,6 +112,44 @@ hexval(unsigned char c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+/*
+ * Not strftime() nor gmtime_r(): %b follows the locale, and glibc's
+ * gmtime_r() reads the time zone file on its first call.  The civil
+ * date from the day count is H. Hinnant's days_from_civil inverse.
+ */
+ssize_t
+encode_time(char *dst, time_t t)
+{
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	long long days, secs, era, y;
+	unsigned doe, yoe, doy, mp, d, m;
+
+	/* Years 0 to 9999, as X.509 has them; (time_t)-1 is an error. */
+	if (t == (time_t)-1 || t < -62167219200LL || t > 253402300799LL) {
+		errno = EINVAL;
+		return -1;
+	}
+	days = t / 86400;
+	secs = t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468;			/* from 0000-03-01 */
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (long long)yoe + era * 400 + (m <= 2);
+	return snprintf(dst, ENCODE_TIME_LEN + 1,
+	    "%s %2u %02lld:%02lld:%02lld %lld GMT", months[m - 1], d,
+	    secs / 3600, secs / 60 % 60, secs % 60, y);
 }
 
 size_t

@@ -5,11 +5,13 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <time.h>
 
 /* Output sizes, without the terminating NUL that every encoder adds. */
 #define ENCODE_B64_LEN(n)	(((n) + 2) / 3 * 4)
 #define ENCODE_PCT_LEN(n)	((n) * 3)
 #define ENCODE_HEX_LEN(n)	((n) * 2)
+#define ENCODE_TIME_LEN		24	/* "Nov  7 03:04:05 2026 GMT" */
 
 enum encode_b64 {
 	ENCODE_B64_STD,		/* A-Z a-z 0-9 + /, padded with = */
@@ -31,6 +33,14 @@ size_t	encode_percent(char *dst, const void *src, size_t n);
 
 /* Lower-case hex of src into dst (ENCODE_HEX_LEN(n) + 1 bytes). */
 size_t	encode_hex(char *dst, const void *src, size_t n);
+
+/*
+ * t as OpenSSL's ASN1_TIME_print writes it and mod_ssl exports it,
+ * "Nov  7 03:04:05 2026 GMT", in English whatever the locale, into dst
+ * (ENCODE_TIME_LEN + 1 bytes).  Returns the length, or -1 (EINVAL) for
+ * (time_t)-1 or a year outside 0-9999.
+ */
+ssize_t	encode_time(char *dst, time_t t);
 
 /*
  * Decode %XX escapes of src[0..n) into dst (n bytes suffice); a "%"

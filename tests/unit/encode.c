@@ -1,5 +1,8 @@
-/* Unit tests of lib/encode.c: RFC 4648 vectors, every byte, round trips. */
+/* Unit tests of lib/encode.c: RFC 4648 vectors, every byte, round trips, mod_ssl dates. */
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 #include "encode.h"
 #include "unit.h"
@@ -281,6 +284,64 @@ test_hex(void)
 	CHECK(n == 0 && out[0] == '\0', "empty");
 }
 
+static void
+test_time(void)
+{
+	static const struct {
+		time_t		 t;
+		const char	*want;
+	} v[] = {
+		{ 0, "Jan  1 00:00:00 1970 GMT" },
+		{ 1794021845, "Nov  7 03:24:05 2026 GMT" },
+		{ 1798761599, "Dec 31 23:59:59 2026 GMT" },
+		{ 253402300799, "Dec 31 23:59:59 9999 GMT" },
+		{ 4102444800, "Jan  1 00:00:00 2100 GMT" },
+	};
+	char out[ENCODE_TIME_LEN + 1];
+	ssize_t n;
+	size_t i;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		n = encode_time(out, v[i].t);
+		CHECK(n == (ssize_t)strlen(v[i].want) &&
+		    strcmp(out, v[i].want) == 0, "%lld gave \"%s\"",
+		    (long long)v[i].t, out);
+	}
+	errno = 0;
+	CHECK(encode_time(out, (time_t)-1) == -1 && errno == EINVAL,
+	    "(time_t)-1 refused");
+	/* Before 1970 (UTCTime reaches back to 1950), and the ends. */
+	CHECK(encode_time(out, -631152000) == 24 &&
+	    strcmp(out, "Jan  1 00:00:00 1950 GMT") == 0, "%s", out);
+	CHECK(encode_time(out, -2) == 24 &&
+	    strcmp(out, "Dec 31 23:59:58 1969 GMT") == 0, "%s", out);
+	CHECK(encode_time(out, (time_t)951782400) == 24 &&
+	    strcmp(out, "Feb 29 00:00:00 2000 GMT") == 0, "%s", out);
+	CHECK(encode_time(out, (time_t)-62167219200LL) == 21 &&
+	    strcmp(out, "Jan  1 00:00:00 0 GMT") == 0, "%s", out);
+	errno = 0;
+	CHECK(encode_time(out, (time_t)253402300800LL) == -1 &&
+	    errno == EINVAL, "year 10000 refused");
+	/* Against gmtime_r(), a date about every three years to 9999. */
+	{
+		struct tm tm;
+		char want[64];
+		time_t t;
+		int bad = 0;
+
+		for (t = -62167219200LL + 12345; t <= 253402300799LL;
+		    t += 31556926LL * 3 + 86399) {
+			gmtime_r(&t, &tm);
+			strftime(want, sizeof want, "%b %e %H:%M:%S ", &tm);
+			snprintf(want + strlen(want), sizeof want - strlen(want),
+			    "%d GMT", tm.tm_year + 1900);
+			if (encode_time(out, t) < 0 || strcmp(out, want) != 0)
+				bad++;
+		}
+		CHECK(bad == 0, "%d dates differ from gmtime_r()", bad);
+	}
+}
+
 int
 main(void)
 {
@@ -290,5 +351,6 @@ main(void)
 	test_percent();
 	test_decode_percent();
 	test_hex();
+	test_time();
 	return unit_done("encode");
 }
