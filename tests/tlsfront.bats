@@ -1044,6 +1044,9 @@ print(round(time.time() - t0))' "$PORT"
 	first=$(var WORKER)
 	[ "$(var SSL_CLIENT_VERIFY)" = SUCCESS ]
 	[ "$(var SSL_CLIENT_S_DN)" = "CN=alice,O=Example" ]
+	# The connections run in the worker's second thread (its own
+	# malloc arena); the first waits for it.
+	[ "$(ls "/proc/$first/task" | wc -l)" -eq 2 ]
 	# The next connection, without a certificate, in the same worker.
 	get
 	[ "$status" -eq 0 ]
