@@ -1148,7 +1148,7 @@ bss_rss() {
 
 @test "--listen: a connection idle for a moment gives its relay buffers back" {
 	listen "${SRV[@]}" -- sh -c 'head -c 3000000 /dev/zero; exec sleep 30'
-	local out=$BATS_TEST_TMPDIR/out w i
+	local out=$BATS_TEST_TMPDIR/out w= i
 	sleep 20 | openssl s_client -connect "127.0.0.1:$PORT" -CAfile ca.pem \
 	    -cert client.pem -key client.key -quiet >"$out" 2>/dev/null &
 	PIDS+=($!)
@@ -1157,14 +1157,16 @@ bss_rss() {
 		sleep 0.05
 	done
 	[ "$(stat -c %s "$out")" -eq 3000000 ]
-	# The worker relaying: the parent of the sleep.
-	w=$(ps -o ppid= -p "$(pgrep -f '^sleep 30$' | head -1)" | tr -d ' ')
-	[ "$(ps -o ppid= -p "$w" | tr -d ' ')" = "$TF_PID" ]
+	# The worker relaying: the one whose COMMAND still runs.
+	for i in $(pgrep -P "$TF_PID"); do
+		! pgrep -P "$i" >/dev/null || w=$i
+	done
+	[ -n "$w" ]
 	# 3 MB went through 64 KiB buffers; now the connection is idle.
 	sleep 1
 	run bss_rss "$w" n2a
 	[ "$status" -eq 0 ]
 	echo "relay buffers resident: $output KiB"
 	[ "$output" -lt 40 ]
-	kill "$(pgrep -f '^sleep 30$')"
+	pkill -P "$w"
 }
