@@ -12,8 +12,9 @@
 #   1. under `perf record -a`: the front end's samples (its cgroup, when
 #      a cgroup v2 hierarchy can be used; else the whole machine's) by
 #      program and library (kernel, dynamic loader, GnuTLS, ...);
-#   2. under `strace -f -c` attached to the front end: system calls per
-#      connection or request.
+#   2. under `strace -f -c` attached to the front end (tlsfront --listen
+#      gets a SIGHUP first, so that its workers are new): system calls
+#      per connection or request.
 # Needs perf and strace; root.  Everything started is stopped on exit.
 set -eu
 cd "$(dirname "$0")/.."
@@ -149,6 +150,13 @@ perf report -i "$work/perf.data" --sort comm,sym -g none --stdio \
     2>/dev/null | grep '%' | head -n 20
 echo
 echo "-- strace -f -c on the front end: calls per $unit (count $count)"
+# strace -f follows only the processes forked after it attached, and
+# tlsfront --listen reuses the workers of the loads before: SIGHUP
+# retires them, so that the connections below go to new workers.
+if [ "$mode" = listen ]; then
+	kill -HUP "$fe"
+	sleep 0.3
+fi
 strace -f -c -o "$work/strace" -p "$fe" 2>/dev/null &
 st=$!
 sleep 0.5
