@@ -27,7 +27,6 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,23 +436,48 @@ same_file(int a, int b)
 }
 
 /*
- * COMMAND's stdin and stdout are the socketpair end appfd; so is its
- * stderr when fd 2 was the client socket (inetd), so that it logs the
- * way we do.
+ * A worker runs COMMAND with vfork semantics, no copy of our page
+ * tables, as posix_spawn(3) would.  glibc's posix_spawn sets or queries
+ * the disposition of every signal in the child, about 120 system calls,
+ * in case a handler could run there.  A worker has no handler, see
+ * worker_new(): with all signals blocked until the child has reset
+ * SIGPIPE and SIGHUP (ignored here, and an ignored signal stays ignored
+ * across exec), nothing of ours can run in the child.  COMMAND's stdin
+ * and stdout are appfd; so is its stderr when fd 2 was the client
+ * socket.  Returns COMMAND's pid, or -1 and errno.
  */
-static int
-command_fds(posix_spawn_file_actions_t *fa, int appfd, int err_is_sock)
+static pid_t
+spawn_command(const struct config *cfg, int appfd, int err_is_sock,
+    char **envp)
 {
-	if (posix_spawn_file_actions_init(fa) != 0)
+	static volatile int exec_errno;
+	sigset_t all, old;
+	pid_t pid;
+	int st;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	exec_errno = 0;
+	if ((pid = vfork()) == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (dup2(appfd, 0) != -1 && dup2(appfd, 1) != -1 &&
+		    (!err_is_sock || dup2(appfd, 2) != -1))
+			execvpe(cfg->child[0], cfg->child, envp);
+		exec_errno = errno;
+		_exit(127);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1)
 		return -1;
-	if (posix_spawn_file_actions_adddup2(fa, appfd, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(fa, appfd, 1) != 0 ||
-	    (err_is_sock && posix_spawn_file_actions_adddup2(fa, appfd,
-	    2) != 0)) {
-		posix_spawn_file_actions_destroy(fa);
+	if (exec_errno != 0) {
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		errno = exec_errno;
 		return -1;
 	}
-	return 0;
+	return pid;
 }
 
 /*
@@ -511,40 +535,24 @@ handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
 }
 
 /*
- * A worker of the accept loop runs COMMAND with vfork semantics
- * (posix_spawn: no copy of our page tables) and the relay itself, then
- * waits for COMMAND.  The accept loop is the supervisor here, so which
- * pid runs COMMAND is ours to choose.
+ * A worker of the accept loop runs COMMAND (spawn_command()) and the
+ * relay itself, then waits for COMMAND.  The accept loop is the
+ * supervisor here, so which pid runs COMMAND is ours to choose.
  */
 static void
 run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
     const char *peer, const char *subject, const struct timespec *t0)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t dfl;
 	char **envp;
 	pid_t pid;
-	int e, r, st;
+	int r, st;
 
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGHUP);
-	if ((envp = certenv_envp()) == NULL ||
-	    command_fds(&fa, sp[0], same_file(2, c->fd)) == -1 ||
-	    posix_spawnattr_init(&at) != 0 ||
-	    posix_spawnattr_setsigdefault(&at, &dfl) != 0 ||
-	    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF) != 0)
-		fatal(EX_OSERR, "posix_spawn");
-	e = posix_spawnp(&pid, cfg->child[0], &fa, &at, cfg->child, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	if ((envp = certenv_envp()) == NULL)
+		fatal(EX_OSERR, "environment");
+	pid = spawn_command(cfg, sp[0], same_file(2, c->fd), envp);
 	close(sp[0]);
-	if (e != 0) {
-		errno = e;
+	if (pid == -1)
 		log_warn("exec %s", cfg->child[0]);
-		pid = -1;
-	}
 
 	/* Without COMMAND the relay sees end of file at once. */
 	r = tls_relay(c, sp[1], cfg->idle_ms);
@@ -619,7 +627,7 @@ send_fd(int ctl, int fd)
  * A worker: connection after connection, each passed by the accept
  * loop on ctl, a byte back when it is over.  The credentials were
  * loaded once, before the fork; a connection costs no fork of ours,
- * only COMMAND's posix_spawn.  End of file on ctl: exit.  _exit:
+ * only COMMAND's vfork.  End of file on ctl: exit.  _exit:
  * GnuTLS's destructor would free its ASN.1 trees, writing to heap
  * pages shared with the accept loop, each a copy.
  *
@@ -647,11 +655,19 @@ worker_conns(void *arg)
 {
 	static struct tls_conn c;
 	struct timespec t0;
+	struct pollfd pfd;
 	char peer[128], subject[512];
 	int fd, sp[2];
 
 	(void)arg;
-	while ((fd = recv_fd(wk.ctl)) != -1) {
+	for (;;) {
+		/* Idle for a moment: hold no more than a worker needs. */
+		pfd.fd = wk.ctl;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, TLS_IDLE_TRIM_MS) == 0)
+			tls_relay_release();
+		if ((fd = recv_fd(wk.ctl)) == -1)
+			break;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		subject[0] = '\0';
 		if (handshake(fd, &c, wk.ctx, 1, peer, sizeof peer, subject,
@@ -666,9 +682,6 @@ worker_conns(void *arg)
 			run_command(&c, sp, wk.cfg, peer, subject, &t0);
 		}
 		tls_conn_free(&c);
-		/* An idle worker holds no more than it needs. */
-		tls_relay_release();
-		malloc_trim(0);
 		if (write(wk.ctl, "", 1) != 1)
 			break;
 	}
@@ -749,13 +762,7 @@ relay_main(void *arg)
 	close(relay.cmdfd);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	/*
-	 * The heap's free pages, dirtied by the handshake, back to the
-	 * kernel: 28 KiB less per idle connection for 28 us of CPU.
-	 * Freeing the server credentials too (no handshake ever runs here
-	 * again) would save another 4 KiB for 24 us: not worth it.
-	 */
-	malloc_trim(0);
+	/* An idle connection gives its free heap pages back: tls_relay(). */
 	r = tls_relay(relay.c, relay.appfd, relay.cfg->idle_ms);
 	if (r == -1)
 		log_debug("%s: %s", relay.peer, relay.c->err);
@@ -970,6 +977,7 @@ worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
 		return NULL;
 	}
 	if (pid == 0) {
+		/* No handler is left: spawn_command() relies on it. */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);

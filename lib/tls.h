@@ -118,8 +118,16 @@ const char *tls_cipher(const struct tls_conn *c);
 int	tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms);
 
 /*
- * Give the relay's buffers back to the kernel, for a process that
- * waits idle between connections.
+ * A connection or process idle this long gives its memory back: the
+ * relay buffers' pages and the free pages of the heap.  Idle keep-alive
+ * connections and idle workers then cost little, while a stream of
+ * requests or connections never pays for it.
+ */
+#define TLS_IDLE_TRIM_MS	250
+
+/*
+ * Give the relay's buffers and the heap's free pages back to the
+ * kernel, for a connection or a process that waits idle.
  */
 void	tls_relay_release(void);
 

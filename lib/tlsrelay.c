@@ -18,13 +18,6 @@
 /* Four TLS records each way: fewer system calls for bulk transfers. */
 #define RELAY_BUF	(4 * 16384)
 
-/*
- * A connection idle this long gives its memory back: the relay buffers'
- * pages and the free pages of the heap.  Idle keep-alive connections
- * then cost little, while a stream of requests never pays for it.
- */
-#define RELAY_IDLE_TRIM_MS	250
-
 enum { POLL_NET, POLL_APP };
 
 /* One buffer per direction, static: no allocation per connection. */
@@ -306,14 +299,13 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 			left = 0;
 		idle = !trimmed && n2a_w == 0 && a2n_w == 0 &&
 		    raw.r == raw.w;
-		if (idle && left > RELAY_IDLE_TRIM_MS)
-			left = RELAY_IDLE_TRIM_MS;
+		if (idle && left > TLS_IDLE_TRIM_MS)
+			left = TLS_IDLE_TRIM_MS;
 		r = poll(pfd, 2, left > 1000000 ? 1000000 : (int)left);
 		if (r == -1 && errno != EINTR)
 			return relay_fail(c, "poll", 0);
 		if (r == 0 && idle) {
 			tls_relay_release();
-			malloc_trim(0);
 			trimmed = 1;
 		}
 		if (r > 0 && pfd[POLL_NET].fd != -1 &&
@@ -342,4 +334,5 @@ tls_relay_release(void)
 	madvise(n2a, sizeof n2a, MADV_DONTNEED);
 	madvise(a2n, sizeof a2n, MADV_DONTNEED);
 	madvise(raw.buf, sizeof raw.buf, MADV_DONTNEED);
+	malloc_trim(0);
 }

@@ -1170,3 +1170,32 @@ bss_rss() {
 	[ "$output" -lt 40 ]
 	pkill -P "$w"
 }
+
+@test "--listen: COMMAND starts with SIGPIPE and SIGHUP at their defaults and no signal blocked" {
+	# Not a shell: dash clears its signal mask when it starts.
+	listen "${SRV[@]}" -- grep -E '^Sig(Ign|Blk):' /proc/self/status
+	get "${alice[@]}"
+	[ "$status" -eq 0 ]
+	local ign blk
+	ign=$(awk '$1 == "SigIgn:" { print $2 }' <<<"$output")
+	blk=$(awk '$1 == "SigBlk:" { print $2 }' <<<"$output")
+	[ -n "$ign" ] && [ -n "$blk" ]
+	# Bit 0 is SIGHUP, bit 12 SIGPIPE: both ignored in the worker.
+	[ $(( 0x$ign & 0x1001 )) -eq 0 ]
+	[ $(( 0x$blk )) -eq 0 ]
+}
+
+@test "--listen: a COMMAND that cannot be executed is logged, and the worker goes on" {
+	listen "${SRV[@]}" -- /nonexistent/cmd
+	local i w
+	for i in 1 2; do
+		get "${alice[@]}"
+		[ "$status" -ne 0 ]
+	done
+	[ "$(grep -c 'exec /nonexistent/cmd: No such file or directory' \
+	    "$BATS_TEST_TMPDIR/tlsfront.err")" -eq 2 ]
+	# One worker served both, and left no zombie behind.
+	w=$(pgrep -P "$TF_PID")
+	[ "$(wc -w <<<"$w")" -eq 1 ]
+	[ -z "$(pgrep -P "$w")" ]
+}
