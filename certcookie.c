@@ -527,6 +527,7 @@ struct side {
 	uint64_t	 left;		/* body or chunk bytes to pass */
 	uint64_t	 bytes;		/* bytes read */
 	int		 pp[2];		/* pipe for splice(2), or -1 */
+	int		 pipe_ok;	/* one may be made and used */
 	size_t		 inpipe;	/* bytes in it, not yet written */
 };
 
@@ -1149,7 +1150,7 @@ fill_nb(struct side *s)
 static uint64_t
 raw_bytes(const struct side *s, int counted, int unlimited)
 {
-	if (s->pp[0] == -1 || s->r != s->w || s->iov_first < s->niov)
+	if (!s->pipe_ok || s->r != s->w || s->iov_first < s->niov)
 		return 0;
 	if (unlimited)
 		return UINT64_MAX;
@@ -1227,15 +1228,16 @@ send_side(struct side *s)
 	return r;
 }
 
-static void
+/* The pipe, made when bytes first can go without a look. */
+static int
 make_pipe(struct side *s)
 {
-	s->pp[0] = s->pp[1] = -1;
 	if (pipe2(s->pp, O_CLOEXEC | O_NONBLOCK) == -1) {
 		s->pp[0] = s->pp[1] = -1;
-		return;
+		return -1;
 	}
 	(void)fcntl(s->pp[1], F_SETPIPE_SZ, 1 << 20);
+	return 0;
 }
 
 /* Read from s->in: splice when the bytes need no look, else buffer. */
@@ -1244,15 +1246,18 @@ take(struct side *s, uint64_t raw, int counted)
 {
 	ssize_t n;
 
-	if (raw) {
+	if (raw && (s->pp[0] != -1 || make_pipe(s) == 0)) {
 		n = splice_in(s, raw, counted);
 		if (n != -1 || errno != EINVAL)
 			return n;
-		/* This pair of fds cannot splice: buffer from now on. */
+		/* This pair of fds cannot splice. */
 		close(s->pp[0]);
 		close(s->pp[1]);
 		s->pp[0] = s->pp[1] = -1;
 	}
+	/* No pipe, or no splice: buffer from now on. */
+	if (raw)
+		s->pipe_ok = 0;
 	return fill_nb(s);
 }
 
@@ -1299,8 +1304,7 @@ run_proxy(int bfd)
 	nonblock(0);
 	nonblock(1);
 	nonblock(bfd);
-	make_pipe(q);
-	make_pipe(p);
+	q->pipe_ok = p->pipe_ok = 1;
 	conn.proxy = 1;
 	for (;;) {
 		/* Bytes in a pipe come before anything parsed after them. */
