@@ -436,15 +436,31 @@ same_file(int a, int b)
 }
 
 /*
+ * In the process about to exec COMMAND: SIGPIPE and SIGHUP, ignored
+ * here, back to their defaults (an ignored signal stays ignored across
+ * exec); stdin and stdout on appfd, and stderr too when fd 2 was the
+ * client socket (inetd), so that COMMAND logs the way we do.  Returns 0,
+ * or -1 and errno.
+ */
+static int
+command_fds(int appfd, int err_is_sock)
+{
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (dup2(appfd, 0) == -1 || dup2(appfd, 1) == -1 ||
+	    (err_is_sock && dup2(appfd, 2) == -1))
+		return -1;
+	return 0;
+}
+
+/*
  * A worker runs COMMAND with vfork semantics, no copy of our page
  * tables, as posix_spawn(3) would.  glibc's posix_spawn sets or queries
  * the disposition of every signal in the child, about 120 system calls,
  * in case a handler could run there.  A worker has no handler, see
  * worker_new(): with all signals blocked until the child has reset
- * SIGPIPE and SIGHUP (ignored here, and an ignored signal stays ignored
- * across exec), nothing of ours can run in the child.  COMMAND's stdin
- * and stdout are appfd; so is its stderr when fd 2 was the client
- * socket.  Returns COMMAND's pid, or -1 and errno.
+ * SIGPIPE and SIGHUP (command_fds()), nothing of ours can run in the
+ * child.  Returns COMMAND's pid, or -1 and errno.
  */
 static pid_t
 spawn_command(const struct config *cfg, int appfd, int err_is_sock,
@@ -459,11 +475,8 @@ spawn_command(const struct config *cfg, int appfd, int err_is_sock,
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	exec_errno = 0;
 	if ((pid = vfork()) == 0) {
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (dup2(appfd, 0) != -1 && dup2(appfd, 1) != -1 &&
-		    (!err_is_sock || dup2(appfd, 2) != -1))
+		if (command_fds(appfd, err_is_sock) == 0 &&
+		    sigprocmask(SIG_SETMASK, &old, NULL) == 0)
 			execvpe(cfg->child[0], cfg->child, envp);
 		exec_errno = errno;
 		_exit(127);
@@ -849,7 +862,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	struct timespec t0;
 	char peer[128], subject[512] = "";
 	char **envp;
-	int sp[2], r, err_is_sock;
+	int sp[2], r;
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -871,13 +884,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	if ((pid = relay_start()) == -1)
 		fatal(EX_OSERR, "relay");
 	close(sp[1]);
-	/*
-	 * COMMAND gets the socketpair on 0 and 1; on 2 as well when fd 2
-	 * was the client socket (inetd), so that it logs the way we do.
-	 */
-	err_is_sock = same_file(2, fd);
-	if (dup2(sp[0], 0) == -1 || dup2(sp[0], 1) == -1 ||
-	    (err_is_sock && dup2(sp[0], 2) == -1)) {
+	if (command_fds(sp[0], same_file(2, fd)) == -1) {
 		r = errno;
 		kill(pid, SIGKILL);
 		errno = r;
@@ -887,8 +894,6 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 		close(sp[0]);
 	if (fd > 2)
 		close(fd);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
 	execvpe(cfg->child[0], cfg->child, envp);
 	r = errno;
 	kill(pid, SIGKILL);
