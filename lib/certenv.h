@@ -21,9 +21,8 @@ int	certenv_clear(void);
  * certenv_reset() forgets the previous connection's variables;
  * certenv_set() adds NAME=VALUE (len bytes of value, no NUL among
  * them) and returns 0 or -1 with errno set; certenv_envp() returns
- * environ followed by the variables set, for execve(2) or posix_spawn(3),
- * valid until the next certenv_reset() or certenv_set(), or NULL with
- * errno set.
+ * environ followed by the variables set, for execve(2), valid until
+ * the next certenv_reset() or certenv_set(), or NULL with errno set.
  */
 void	certenv_reset(void);
 int	certenv_set(const char *name, const char *value, size_t len);

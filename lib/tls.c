@@ -409,12 +409,11 @@ verify_reason(unsigned st)
  * deadline above), so one set of static state suffices.
  *
  * The first chain a process sees is neither looked up nor kept: under
- * inetd, and in the accept loop, which forks a process per connection,
- * that is the only one, and the cache would die with the process (the
- * loop itself cannot learn from its children without trusting what
- * they report).  Such a process so pays nothing: no hashing, no page
- * of the array touched.  A process serving connection after connection
- * verifies its first chain once more, on the second connection.
+ * inetd and systemd Accept=yes that is the only one, and the cache
+ * would die with the process.  Such a process so pays nothing: no
+ * hashing, no page of the array touched.  A worker of the accept loop,
+ * serving connection after connection, verifies its first chain once
+ * more, on the second connection.
  */
 #define VCACHE_SIZE	64
 #define VCACHE_LIFE	60	/* seconds */
