@@ -102,22 +102,14 @@ line_after(const char *text, const char *key)
 static void
 make_pki(void)
 {
-	char cmd[8192];
-
-	snprintf(cmd, sizeof(cmd),
-	    "sh tests/pki.sh '%s' >/dev/null && cd '%s' && "
-	    "{ [ -s odd.pem ] || { printf '%%s\\n' 'cn = \"bob\"' "
+	unit_pki(pki,
+	    "{ [ -s odd.pem ] || { printf '%s\\n' 'cn = \"bob\"' "
 	    "'organization = \"Example, Inc.\"' 'serial = 128' "
 	    "'activation_date = \"2026-11-07 03:04:05\"' "
 	    "'expiration_date = \"2030-01-02 23:59:59\"' > odd.tmpl && "
 	    "certtool --generate-certificate --load-privkey client.key "
 	    "--load-ca-certificate ca.pem --load-ca-privkey ca.key "
-	    "--template odd.tmpl --outfile odd.pem 2>/dev/null; }; }",
-	    pki, pki);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "cannot make the PKI in %s\n", pki);
-		exit(1);
-	}
+	    "--template odd.tmpl --outfile odd.pem 2>/dev/null; }; }");
 }
 
 static void

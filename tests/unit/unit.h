@@ -57,6 +57,24 @@ guard_free(void *map, size_t maplen)
 }
 
 /* "N passed, N failed" closes the output; the exit status follows. */
+/*
+ * The certificates of tests/pki.sh in dir, then the suite's own: extra,
+ * a shell command run in dir.  Exits when either fails.
+ */
+static inline void
+unit_pki(const char *dir, const char *extra)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof cmd,
+	    "sh tests/pki.sh '%s' >/dev/null && cd '%s' && %s", dir, dir,
+	    extra);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "cannot make the PKI in %s\n", dir);
+		exit(1);
+	}
+}
+
 static inline int
 unit_done(const char *name)
 {

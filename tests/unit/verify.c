@@ -70,35 +70,27 @@ gnutls_certificate_verify_peers(gnutls_session_t s,
 static void
 make_pki(void)
 {
-	char cmd[8192];
-
-	snprintf(cmd, sizeof(cmd),
-	    "sh tests/pki.sh '%s' >/dev/null && cd '%s' && "
+	unit_pki(pki,
 	    "{ [ -s shortca.pem ] || { "
 	    "certtool --generate-privkey --key-type=ecdsa "
 	    "--outfile shortca.key 2>/dev/null && "
-	    "printf '%%s\\n' 'cn = \"Short CA\"' ca cert_signing_key "
+	    "printf '%s\\n' 'cn = \"Short CA\"' ca cert_signing_key "
 	    "'expiration_days = 2' 'serial = 1' > shortca.tmpl && "
 	    "certtool --generate-self-signed --load-privkey shortca.key "
 	    "--template shortca.tmpl --outfile shortca.pem 2>/dev/null; }; } && "
 	    "{ [ -s carol.pem ] || { "
-	    "printf '%%s\\n' 'cn = \"carol\"' tls_www_client signing_key "
+	    "printf '%s\\n' 'cn = \"carol\"' tls_www_client signing_key "
 	    "'expiration_days = 10' 'serial = 7' > carol.tmpl && "
 	    "certtool --generate-certificate --load-privkey client.key "
 	    "--load-ca-certificate shortca.pem --load-ca-privkey shortca.key "
 	    "--template carol.tmpl --outfile carol.pem 2>/dev/null; }; } && "
 	    "{ [ -s crlday.pem ] || { "
-	    "printf '%%s\\n' 'crl_next_update = 1' 'crl_number = 2' "
+	    "printf '%s\\n' 'crl_next_update = 1' 'crl_number = 2' "
 	    "> crlday.tmpl && "
 	    "certtool --generate-crl --load-ca-privkey ca.key "
 	    "--load-ca-certificate ca.pem --load-certificate revoked.pem "
 	    "--template crlday.tmpl "
-	    "--outfile crlday.pem 2>/dev/null; }; }",
-	    pki, pki);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "cannot make the PKI in %s\n", pki);
-		exit(1);
-	}
+	    "--outfile crlday.pem 2>/dev/null; }; }");
 }
 
 /* A file of the PKI, in a static buffer of its own. */
