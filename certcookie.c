@@ -1048,13 +1048,25 @@ run_filter(void)
 	ssize_t n;
 
 	for (;;) {
+		size_t r0 = s->r;
+		int progress;
+
 		rq_process();
+		/*
+		 * rq_process() also stops when the iovec queue is full, with
+		 * whole requests still buffered: read only once it has
+		 * nothing left to do, or their end would look like a
+		 * truncated request.
+		 */
+		progress = s->r != r0 || s->niov > 0;
 		if (flush(s) == -1)
 			fatal(EX_IOERR, "write");
 		conn.out.used = 0;
 		if (conn.rqs == RQ_STOP)
 			return EX_DATAERR;
 		compact(s);
+		if (progress)
+			continue;
 		if (s->r == s->w && s->left > 0 && conn.splice_ok &&
 		    (conn.rqs == RQ_BODY || conn.rqs == RQ_CHUNK_DATA)) {
 			size_t want = s->left > (1 << 20) ? (1 << 20) :
