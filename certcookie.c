@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cert.h"
@@ -56,6 +57,10 @@ struct config {
 	const char	*upgrade;
 	int		 allow_connect;
 	const char	*connect;
+	unsigned	 head_timeout;	/* seconds */
+	unsigned	 body_timeout;
+	unsigned	 connect_timeout;
+	unsigned	 response_timeout;
 	int		 verbose;
 	char		**cmd;
 };
@@ -67,6 +72,10 @@ static struct config cfg = {
 	.max_head = 65536,
 	.max_value = 6144,
 	.upgrade = "websocket",
+	.head_timeout = 60,
+	.body_timeout = 60,
+	.connect_timeout = 10,
+	.response_timeout = 60,
 	.verbose = 1,
 };
 
@@ -104,6 +113,7 @@ enum {
 	O_NO_FIELDS, O_HEADER, O_NO_COOKIE, O_REJECT_SPOOF, O_NO_REJECT_SPOOF,
 	O_MAX_HEADER, O_MAX_VALUE, O_ALLOW_UNVERIFIED, O_NO_ALLOW_UNVERIFIED,
 	O_UPGRADE, O_ALLOW_CONNECT, O_NO_ALLOW_CONNECT, O_QUIET,
+	O_HEAD_TIMEOUT, O_BODY_TIMEOUT, O_CONNECT_TIMEOUT, O_RESPONSE_TIMEOUT,
 };
 
 static const struct argp_option options[] = {
@@ -154,9 +164,20 @@ static const struct argp_option options[] = {
 	    "Forward CONNECT instead of answering 405", 3 },
 	{ "no-allow-connect", O_NO_ALLOW_CONNECT, NULL, 0,
 	    "Answer CONNECT with 405 (default)", 3 },
+	{ "head-timeout", O_HEAD_TIMEOUT, "SECS", 0,
+	    "Answer 408 to a request head not complete SECS after its "
+	    "first byte (default 60)", 3 },
+	{ "body-timeout", O_BODY_TIMEOUT, "SECS", 0,
+	    "End a request whose body sends nothing for SECS (default 60)",
+	    3 },
 	{ NULL, 0, NULL, 0, "The backend:", 4 },
 	{ "connect", O_CONNECT, "HOST:PORT", 0,
 	    "Connect to HOST:PORT or unix:PATH instead of running COMMAND", 4 },
+	{ "connect-timeout", O_CONNECT_TIMEOUT, "SECS", 0,
+	    "Answer 504 when --connect takes longer (default 10)", 4 },
+	{ "response-timeout", O_RESPONSE_TIMEOUT, "SECS", 0,
+	    "Answer 504 when the backend sends nothing of a response for "
+	    "SECS (default 60)", 4 },
 	{ NULL, 0, NULL, 0, "Logging:", 5 },
 	{ "verbose", O_VERBOSE, NULL, 0,
 	    "Log more (repeat for debug)", 5 },
@@ -247,6 +268,22 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case O_CONNECT:
 		c->connect = arg;
+		break;
+	case O_HEAD_TIMEOUT:
+		c->head_timeout = parse_size(state, "--head-timeout", arg, 1,
+		    86400);
+		break;
+	case O_BODY_TIMEOUT:
+		c->body_timeout = parse_size(state, "--body-timeout", arg, 1,
+		    86400);
+		break;
+	case O_CONNECT_TIMEOUT:
+		c->connect_timeout = parse_size(state, "--connect-timeout",
+		    arg, 1, 86400);
+		break;
+	case O_RESPONSE_TIMEOUT:
+		c->response_timeout = parse_size(state, "--response-timeout",
+		    arg, 1, 86400);
 		break;
 	case O_VERBOSE:
 		c->verbose++;
@@ -552,7 +589,21 @@ static struct conn {
 	int		 status;	/* exit status */
 	int		 splice_ok;
 	pid_t		 child;
+	/* Monotonic ms when each wait began, 0 when not waiting. */
+	int		 starved;	/* rq_process() wants input */
+	uint64_t	 head_t0;	/* first byte of a request head */
+	uint64_t	 body_t0;	/* last client bytes inside a body */
+	uint64_t	 resp_t0;	/* last backend bytes, or request sent */
 } conn;
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static const char *
 reason(int status)
@@ -560,9 +611,11 @@ reason(int status)
 	switch (status) {
 	case 400: return "Bad Request";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
+	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
 	}
 	return "Error";
@@ -635,17 +688,25 @@ compact(struct side *s)
 	s->r = 0;
 }
 
+/* Our complete error response for status, in buf.  Returns its length. */
+static size_t
+error_text(char *buf, size_t cap, int status)
+{
+	int n;
+
+	n = snprintf(buf, cap, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s\n", status, reason(status),
+	    strlen(reason(status)) + 1, reason(status));
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 static void
 error_response(int status)
 {
 	static char msg[256];
-	int n;
 
-	n = snprintf(msg, sizeof msg, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n%s\n", status, reason(status),
-	    strlen(reason(status)) + 1, reason(status));
-	queue(&conn.rs, msg, (size_t)n);
+	queue(&conn.rs, msg, error_text(msg, sizeof msg, status));
 	conn.err_sent = 1;
 }
 
@@ -712,10 +773,10 @@ trailer_forbidden(const struct http1_field *f)
 
 /*
  * Turn buffered client bytes into queued output, as far as they go.
- * Returns when more input is needed, output must drain first, or the
- * requests stop.
+ * Returns 1 when more input is needed, 0 when output must drain first,
+ * a response must come first, or the requests stop.
  */
-static void
+static int
 rq_process(void)
 {
 	struct side *s = &conn.rq;
@@ -727,45 +788,45 @@ rq_process(void)
 
 	for (;;) {
 		if (!room(s))
-			return;
+			return 0;
 		switch (conn.rqs) {
 		case RQ_HEAD:
 			if (s->r == s->w)
-				return;
+				return 1;
 			if (conn.sent - conn.answered >= MAXPENDING &&
 			    conn.proxy)
-				return;
+				return 0;
 			n = http1_parse_request(s->buf + s->r, s->w - s->r,
 			    conn.last_len, cfg.max_head, req);
 			if (n == HTTP1_INCOMPLETE) {
 				conn.last_len = s->w - s->r;
-				return;
+				return 1;
 			}
 			conn.last_len = 0;
 			if (n == HTTP1_BAD) {
 				refuse(req->status, req->why, 0);
-				return;
+				return 0;
 			}
 			if ((req->flags & HTTP1_CONNECT) &&
 			    !cfg.allow_connect) {
 				refuse(405, "CONNECT refused", 0);
-				return;
+				return 0;
 			}
 			conn.out.niov = s->niov;
 			r = cookie_rewrite(&ck, req, &conn.out, &up);
 			if (r == COOKIE_FULL) {
 				if (s->niov == 0)
 					fatalx(EX_SOFTWARE, "rewrite space");
-				return;	/* flush, then try again */
+				return 0;	/* flush, then try again */
 			}
 			if (r == COOKIE_SPOOF) {
 				refuse(400, "client sent our cookie or header",
 				    0);
-				return;
+				return 0;
 			}
 			if (r == COOKIE_TOO_MANY) {
 				refuse(431, "too many fields with ours", 0);
-				return;
+				return 0;
 			}
 			s->r += n;
 			conn.pending[conn.sent % MAXPENDING] =
@@ -794,10 +855,10 @@ rq_process(void)
 		case RQ_CHUNK_DATA:
 			if (s->left > 0) {
 				if (s->r == s->w)
-					return;
+					return 1;
 				pass_counted(s);
 				if (s->left > 0)
-					return;
+					return 1;
 			}
 			if (conn.rqs == RQ_CHUNK_DATA)
 				conn.rqs = RQ_CHUNK_CRLF;
@@ -814,10 +875,10 @@ rq_process(void)
 			    s->w - s->r > HTTP1_MAX_CHUNK_EXT + 32)
 				n = HTTP1_BAD;
 			if (n == HTTP1_INCOMPLETE)
-				return;
+				return 1;
 			if (n == HTTP1_BAD) {
 				refuse(400, "malformed chunk size line", 1);
-				return;
+				return 0;
 			}
 			queue(s, s->buf + s->r, n);
 			s->r += n;
@@ -826,11 +887,11 @@ rq_process(void)
 			break;
 		case RQ_CHUNK_CRLF:
 			if (!have(s, 2))
-				return;
+				return 1;
 			if (memcmp(s->buf + s->r, "\r\n", 2) != 0) {
 				refuse(400, "chunk data not followed by CRLF",
 				    1);
-				return;
+				return 0;
 			}
 			queue(s, s->buf + s->r, 2);
 			s->r += 2;
@@ -840,16 +901,16 @@ rq_process(void)
 			n = http1_parse_trailers(s->buf + s->r, s->w - s->r,
 			    cfg.max_head, req->fields, &nf, &why);
 			if (n == HTTP1_INCOMPLETE)
-				return;
+				return 1;
 			if (n == HTTP1_BAD) {
 				refuse(400, why, 1);
-				return;
+				return 0;
 			}
 			while (nf-- > 0)
 				if ((why = trailer_forbidden(&req->fields[nf]))
 				    != NULL) {
 					refuse(400, why, 1);
-					return;
+					return 0;
 				}
 			queue(s, s->buf + s->r, n);
 			s->r += n;
@@ -860,10 +921,10 @@ rq_process(void)
 		case RQ_TUNNEL:
 			queue(s, s->buf + s->r, s->w - s->r);
 			s->r = s->w;
-			return;
+			return 0;
 		case RQ_WAIT:
 		case RQ_STOP:
-			return;
+			return 0;
 		}
 	}
 }
@@ -1126,17 +1187,19 @@ gone(int err)
 	return err == EPIPE || err == ECONNRESET;
 }
 
-/* The client gets our 502 when the backend never answered. */
+/*
+ * Answer the client at once, outside the engine: the backend could not
+ * be reached (502), or not in time (504).  Returns EX_UNAVAILABLE.
+ */
 static int
-bad_gateway(int fd)
+answer_now(int fd, int status)
 {
-	static const char msg[] = "HTTP/1.1 502 Bad Gateway\r\n"
-	    "Content-Type: text/plain\r\nContent-Length: 12\r\n"
-	    "Connection: close\r\n\r\nBad Gateway\n";
+	static char msg[256];
+	size_t len = error_text(msg, sizeof msg, status);
 	ssize_t n;
 
 	do
-		n = write(fd, msg, sizeof msg - 1);
+		n = write(fd, msg, len);
 	while (n == -1 && errno == EINTR);
 	shut(fd);
 	return EX_UNAVAILABLE;
@@ -1288,13 +1351,114 @@ process(struct side *q, struct side *p)
 		size_t qr = q->r, pr = p->r, qn = q->niov, pn = p->niov;
 
 		if (q->inpipe == 0)
-			rq_process();
+			conn.starved = rq_process();
 		if (p->inpipe == 0)
 			rs_process();
 		if (st == conn.rqs * 100u + conn.rss && qr == q->r &&
 		    pr == p->r && qn == q->niov && pn == p->niov)
 			return moved;
 		moved = 1;
+	}
+}
+
+/*
+ * Is the client inside a request, between its first byte and its end,
+ * with the parser waiting for more?
+ */
+static int
+inside_request(const struct side *q)
+{
+	if (!conn.starved || q->inpipe > 0)
+		return 0;
+	return conn.rqs != RQ_HEAD || q->r < q->w;
+}
+
+/*
+ * Is a response owed with every request before it sent whole?  Then
+ * the backend, not the client, is the one keeping the connection.
+ */
+static int
+awaiting_response(const struct side *q, const struct side *p)
+{
+	if (conn.answered >= conn.sent || p->eof || conn.err_sent)
+		return 0;
+	if (conn.rss == RS_CLOSE || conn.rss == RS_TUNNEL)
+		return 0;
+	return !inside_request(q) && !pending_output(q);
+}
+
+/*
+ * Start or stop the clocks of the waits that are on now.  Returns the
+ * poll(2) timeout until the first of them ends, in ms.
+ */
+static int
+wait_ms(const struct side *q, const struct side *p)
+{
+	uint64_t now = now_ms(), end = UINT64_MAX;
+
+	if (!q->eof && conn.rqs == RQ_HEAD && inside_request(q)) {
+		if (conn.head_t0 == 0)
+			conn.head_t0 = now;
+		end = conn.head_t0 + cfg.head_timeout * 1000ull;
+	} else
+		conn.head_t0 = 0;
+	if (!q->eof && conn.rqs != RQ_HEAD && inside_request(q)) {
+		if (conn.body_t0 == 0)
+			conn.body_t0 = now;
+		if (conn.body_t0 + cfg.body_timeout * 1000ull < end)
+			end = conn.body_t0 + cfg.body_timeout * 1000ull;
+	}
+	if (awaiting_response(q, p)) {
+		if (conn.resp_t0 == 0)
+			conn.resp_t0 = now;
+		if (conn.resp_t0 + cfg.response_timeout * 1000ull < end)
+			end = conn.resp_t0 + cfg.response_timeout * 1000ull;
+	} else
+		conn.resp_t0 = 0;
+	if (end == UINT64_MAX)
+		return -1;
+	return end <= now ? 0 : end - now > INT_MAX ? INT_MAX :
+	    (int)(end - now);
+}
+
+/*
+ * Act on the waits that are over: a slow head gets 408 after the
+ * earlier responses, a stalled body is cut as a bad chunk would be, a
+ * silent backend gets the client a 504 and the connection ends.
+ */
+static void
+expire(struct side *q, struct side *p, int bfd)
+{
+	uint64_t now = now_ms();
+
+	if (conn.head_t0 && conn.rqs == RQ_HEAD && !q->eof &&
+	    now >= conn.head_t0 + cfg.head_timeout * 1000ull) {
+		refuse(408, "request head timeout", 0);
+		conn.head_t0 = 0;
+	}
+	if (conn.body_t0 && conn.rqs != RQ_HEAD && !q->eof &&
+	    inside_request(q) &&
+	    now >= conn.body_t0 + cfg.body_timeout * 1000ull) {
+		refuse(408, "request body timeout", 1);
+		conn.body_t0 = 0;
+	}
+	if (conn.resp_t0 && awaiting_response(q, p) &&
+	    now >= conn.resp_t0 + cfg.response_timeout * 1000ull) {
+		log_warnx("request %llu: backend response timeout",
+		    (unsigned long long)conn.answered + 1);
+		conn.status = EX_UNAVAILABLE;
+		(void)shutdown(bfd, SHUT_RDWR);
+		q->iov_first = q->niov = 0;
+		q->inpipe = 0;
+		q->shut = 1;
+		conn.rqs = RQ_STOP;
+		p->eof = 1;
+		if (conn.rss == RS_HEAD) {
+			p->r = p->w;	/* a part of a head: not for the client */
+			conn.err_status = 504;
+			conn.err_at = conn.answered;
+		}
+		conn.resp_t0 = 0;
 	}
 }
 
@@ -1363,17 +1527,11 @@ run_proxy(int bfd)
 		 * The client's EOF, or a refused request, becomes the
 		 * backend's EOF once everything before it is through.
 		 */
+		if (q->eof && inside_request(q))
+			refuse(400, "end of input inside a request",
+			    conn.rqs != RQ_HEAD);
 		if (!q->shut && !pending_output(q) && (conn.rqs == RQ_STOP ||
 		    (q->eof && q->r == q->w))) {
-			if (q->eof && conn.rqs != RQ_STOP &&
-			    conn.rqs != RQ_TUNNEL && conn.rqs != RQ_HEAD &&
-			    conn.rqs != RQ_WAIT) {
-				log_warnx("end of input inside a request "
-				    "(state %d, %zu bytes buffered, %llu to "
-				    "come)", conn.rqs, q->w - q->r,
-				    (unsigned long long)q->left);
-				conn.status = EX_DATAERR;
-			}
 			shut(bfd);
 			q->shut = 1;
 		}
@@ -1381,6 +1539,37 @@ run_proxy(int bfd)
 		if (conn.err_sent && !pending_output(p)) {
 			shut(1);
 			return conn.status;
+		}
+		/*
+		 * The client has ended and every request is answered: a
+		 * backend that keeps its end open holds nothing of ours.
+		 */
+		if (q->shut && conn.rqs != RQ_TUNNEL && !conn.err_status &&
+		    conn.answered >= conn.sent && conn.rss == RS_HEAD &&
+		    p->r == p->w && !pending_output(p)) {
+			shut(1);
+			return conn.status;
+		}
+		/*
+		 * The backend ended inside a response: the client gets
+		 * what came, as it came, and then the end.
+		 */
+		if (p->eof && !pending_output(p) && conn.rss != RS_HEAD &&
+		    conn.rss != RS_CLOSE && conn.rss != RS_TUNNEL) {
+			log_warnx("the backend ended inside response %llu",
+			    (unsigned long long)conn.answered + 1);
+			conn.rss = RS_CLOSE;
+			if (conn.status == 0)
+				conn.status = EX_UNAVAILABLE;
+			continue;
+		}
+		if (p->eof && p->r < p->w && !pending_output(p) &&
+		    conn.rss == RS_HEAD) {
+			log_warnx("the backend ended inside a response head");
+			conn.rss = RS_CLOSE;
+			if (conn.status == 0)
+				conn.status = EX_UNAVAILABLE;
+			continue;
 		}
 		/* The backend is done: so is the client's side. */
 		if (p->eof && p->r == p->w && !pending_output(p)) {
@@ -1396,7 +1585,7 @@ run_proxy(int bfd)
 			if (conn.rss == RS_HEAD && conn.answered < conn.sent &&
 			    p->bytes == 0) {
 				log_warnx("backend closed without answering");
-				conn.status = bad_gateway(1);
+				conn.status = answer_now(1, 502);
 				return conn.status;
 			}
 			shut(1);
@@ -1429,7 +1618,7 @@ run_proxy(int bfd)
 		    pfd[3].fd == -1)
 			fatalx(EX_SOFTWARE, "relay stalled (state %d/%d)",
 			    conn.rqs, conn.rss);
-		if (poll(pfd, 4, -1) == -1) {
+		if (poll(pfd, 4, wait_ms(q, p)) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal(EX_OSERR, "poll");
@@ -1440,6 +1629,7 @@ run_proxy(int bfd)
 				fatal(EX_IOERR, "read from the client");
 			if (n == 0)
 				q->eof = 1;
+			conn.body_t0 = now_ms();
 		}
 		if (pfd[2].revents) {
 			n = take(p, praw, conn.rss == RS_BODY ||
@@ -1448,17 +1638,61 @@ run_proxy(int bfd)
 				fatal(EX_IOERR, "read from the backend");
 			if (n == 0)
 				p->eof = 1;
+			conn.resp_t0 = now_ms();
 		}
+		expire(q, p, bfd);
 	}
 }
 
-/* Connect to HOST:PORT, [V6]:PORT or unix:PATH.  Returns fd or -1. */
+/*
+ * connect(2) on a non-blocking socket, waiting until the monotonic
+ * time end (ms).  Returns 0, or -1 with errno (ETIMEDOUT at the end).
+ */
+static int
+connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64_t end)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t elen = sizeof(int);
+	uint64_t now;
+	int err, r;
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS && errno != EINTR)
+		return -1;
+	for (;;) {
+		now = now_ms();
+		if (now >= end) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		r = poll(&pfd, 1, end - now > INT_MAX ? INT_MAX :
+		    (int)(end - now));
+		if (r == 1)
+			break;
+		if (r == -1 && errno != EINTR)
+			return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		return -1;
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Connect to HOST:PORT, [V6]:PORT or unix:PATH within --connect-timeout.
+ * Returns fd or -1 (errno ETIMEDOUT when the time ran out).
+ */
 static int
 connect_backend(const char *spec)
 {
 	struct addrinfo hints, *res, *ai;
 	char host[256], *port;
 	int fd = -1, err, one = 1;
+	uint64_t end = now_ms() + cfg.connect_timeout * 1000ull;
 
 	if (strncmp(spec, "unix:", 5) == 0) {
 		struct sockaddr_un sun;
@@ -1470,9 +1704,11 @@ connect_backend(const char *spec)
 			return -1;
 		}
 		strcpy(sun.sun_path, spec + 5);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1)
 			fatal(EX_OSERR, "socket");
-		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		if (connect_wait(fd, (struct sockaddr *)&sun, sizeof sun,
+		    end) == -1) {
 			err = errno;
 			close(fd);
 			errno = err;
@@ -1500,11 +1736,11 @@ connect_backend(const char *spec)
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
 		if (fd == -1)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		if (connect_wait(fd, ai->ai_addr, ai->ai_addrlen, end) == 0) {
 			/* Requests leave whole: no Nagle delay. */
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			    sizeof one);
@@ -1626,12 +1862,13 @@ main(int argc, char *argv[])
 	if (cfg.connect) {
 		if ((bfd = connect_backend(cfg.connect)) == -1) {
 			log_warn("unable to connect to %s", cfg.connect);
-			return bad_gateway(1);
+			return errno == ETIMEDOUT ? answer_now(1, 504) :
+			    answer_now(1, 502);
 		}
 	} else {
 		bfd = spawn(cfg.cmd, &conn.child, &status);
 		if (status) {
-			bad_gateway(1);
+			answer_now(1, 502);
 			return status;
 		}
 	}
