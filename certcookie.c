@@ -1098,6 +1098,33 @@ fill(struct side *s)
 	return n;
 }
 
+/* Wait until in has bytes, or its end, and out has room. */
+static int
+splice_ready(int in, int out)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = in, .events = POLLIN },
+		{ .fd = out, .events = POLLOUT },
+	};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pfd[0].revents && pfd[1].revents)
+			return 0;
+		/* Wait for the other one alone. */
+		if (pfd[0].revents)
+			pfd[0].fd = -1;
+		if (pfd[1].revents)
+			pfd[1].fd = -1;
+		if (pfd[0].fd == -1 && pfd[1].fd == -1)
+			return 0;
+	}
+}
+
 /*
  * Filter mode: stdin to stdout, blocking.  Bodies move with splice(2)
  * when either end is a pipe.
@@ -1133,14 +1160,23 @@ run_filter(void)
 			size_t want = s->left > (1 << 20) ? (1 << 20) :
 			    (size_t)s->left;
 
+			/*
+			 * A blocking splice(2) from a socket into a pipe
+			 * waits for data with the pipe locked, and then
+			 * even a non-blocking reader of our output hangs
+			 * in read(2).  Wait in poll(2), which holds no
+			 * lock, and splice only what can move now.
+			 */
+			if (splice_ready(s->in, s->out) == -1)
+				fatal(EX_IOERR, "poll");
 			n = splice(s->in, NULL, s->out, NULL, want,
-			    SPLICE_F_MOVE);
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				s->left -= n;
 				s->bytes += n;
 				continue;
 			}
-			if (n == -1 && errno == EINTR)
+			if (n == -1 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n == -1 && errno != EINVAL)
 				fatal(EX_IOERR, "splice");
