@@ -327,7 +327,9 @@ cookie_pair_is_ours(const struct cookie_cfg *cfg, const char *pair, size_t n)
 	if (eq == NULL)
 		return 0;
 	for (i = n; i-- > 1;) {
-		u = ws_left(p + i, n - i);
+		/* Most bytes are printable ASCII: no white space begins. */
+		u = p[i] > 0x20 && p[i] < 0x80 && p[i] != '+' ? 0 :
+		    ws_left(p + i, n - i);
 		t = u == 0 ? i : u == 1 ? t1 : u == 2 ? t2 : t3;
 		t3 = t2;
 		t2 = t1;
