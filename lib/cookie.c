@@ -1,9 +1,10 @@
 /*
  * The request rewrite.  Which client cookies count as ours follows the
- * measured behaviour of common backend cookie parsers (REFERENCES.md):
- * names compared ignoring case and surrounding white space, after
- * percent-decoding and PHP's name mangling, and names found where
- * SimpleCookie or ASP.NET re-synchronise inside a pair.
+ * measured behaviour of common backend cookie parsers (REFERENCES.md,
+ * tests/consumers.py): names compared ignoring case and any white space
+ * at either end, after percent- and form-decoding and PHP's name
+ * mangling, and names found where SimpleCookie or ASP.NET re-synchronise
+ * inside a pair.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,7 +13,6 @@
 #include <strings.h>
 
 #include "cookie.h"
-#include "encode.h"
 
 static const char *const suffixes[] = {
 	"", "_chain", "_s_dn", "_i_dn", "_serial", "_v_start", "_v_end",
@@ -38,49 +38,339 @@ is_token(const char *s)
 }
 
 /*
- * Normalize a cookie name as the most permissive backend would read it:
- * trim white space, percent-decode, trim again, cut at "[", map " ", "."
- * and "+" to "_", lower-case.  Returns the length, or -1 when it cannot
- * be one of ours (too long).
+ * Which client cookie names count as ours.  A name is taken as the most
+ * permissive common backend could read it, with its bytes decoded as
+ * latin-1 and as UTF-8 (REFERENCES.md):
+ *
+ * - trimmed of white space at either end, the union of what Python's
+ *   str.strip(), JavaScript's trim(), .NET's Trim() and Java's strip()
+ *   and trim() remove: every byte up to 0x20, U+0085, U+00A0, U+1680,
+ *   U+180E (Java 8), U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000
+ *   and U+FEFF, as a latin-1 byte where there is one and as UTF-8;
+ * - form-decoded ("+" is a space) and percent-decoded, %uXXXX too, again
+ *   until nothing changes, and trimmed again each time;
+ * - cut at a "[" (PHP's arrays) or at a NUL (older PHP's C strings);
+ * - compared ignoring case (ASCII, and the U+017F, U+0131 and U+212A that
+ *   Unicode case mappings turn into s, i and k), with " " and "." read as
+ *   "_" (PHP).
+ *
+ * The configured names go through the same steps.
+ */
+
+/* Work buffer for a name that needs decoding; longer ones, see below. */
+#define NAME_WORK	512
+
+/* Is the UTF-8 sequence at s (2 bytes) white space? */
+static int
+ws2(const unsigned char *s)
+{
+	return s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0);
+}
+
+/* Is the UTF-8 sequence at s (3 bytes) white space? */
+static int
+ws3(const unsigned char *s)
+{
+	switch (s[0]) {
+	case 0xe1:	/* U+1680, U+180E */
+		return (s[1] == 0x9a && s[2] == 0x80) ||
+		    (s[1] == 0xa0 && s[2] == 0x8e);
+	case 0xe2:	/* U+2000-200A, U+2028, U+2029, U+202F, U+205F */
+		return (s[1] == 0x80 && ((s[2] >= 0x80 && s[2] <= 0x8a) ||
+		    s[2] == 0xa8 || s[2] == 0xa9 || s[2] == 0xaf)) ||
+		    (s[1] == 0x81 && s[2] == 0x9f);
+	case 0xe3:	/* U+3000 */
+		return s[1] == 0x80 && s[2] == 0x80;
+	case 0xef:	/* U+FEFF */
+		return s[1] == 0xbb && s[2] == 0xbf;
+	}
+	return 0;
+}
+
+static int
+ws1(unsigned char c)
+{
+	return c <= 0x20 || c == '+' || c == 0x85 || c == 0xa0;
+}
+
+/* Length of the white space unit that s[0..n) starts with, or 0. */
+static size_t
+ws_left(const unsigned char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (ws1(s[0]))
+		return 1;
+	if (n >= 2 && ws2(s))
+		return 2;
+	if (n >= 3 && ws3(s))
+		return 3;
+	return 0;
+}
+
+/*
+ * Length of the white space unit that s[0..n) ends with, or 0.  The
+ * longest wins: the lead bytes that a latin-1 trim of "\xc2\xa0" would
+ * leave behind could never be trimmed.
+ */
+static size_t
+ws_right(const unsigned char *s, size_t n)
+{
+	if (n >= 3 && ws3(s + n - 3))
+		return 3;
+	if (n >= 2 && ws2(s + n - 2))
+		return 2;
+	if (n >= 1 && ws1(s[n - 1]))
+		return 1;
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * Percent-decode s[0..*n) in place (%XX, and %uXXXX to UTF-8).  Returns
+ * whether anything changed.  Form-decoding needs nothing here: "+" is
+ * trimmed and compared as a space anyway.
  */
 static int
-normalize(const char *s, size_t n, char *out, size_t cap)
+decode_name(unsigned char *s, size_t *n)
 {
-	char dec[3 * 64];
-	size_t i, o = 0, st;
+	size_t i, o = 0;
+	int a, b, c, d;
+	unsigned int cp;
 
-	while (n > 0 && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n > cap * 3 || n > sizeof dec)
-		return -1;
-	n = decode_percent(dec, s, n);
-	for (i = 0; i < n && dec[i] != '['; i++) {
-		if (o == cap)
-			return -1;	/* longer than any of ours */
-		out[o++] = dec[i];
+	for (i = 0; i < *n; i++) {
+		if (s[i] == '%' && i + 2 < *n && (a = hexval(s[i + 1])) >= 0 &&
+		    (b = hexval(s[i + 2])) >= 0) {
+			s[o++] = (unsigned char)(a << 4 | b);
+			i += 2;
+			continue;
+		}
+		if (s[i] == '%' && i + 5 < *n && (s[i + 1] | 0x20) == 'u' &&
+		    (a = hexval(s[i + 2])) >= 0 && (b = hexval(s[i + 3])) >= 0 &&
+		    (c = hexval(s[i + 4])) >= 0 && (d = hexval(s[i + 5])) >= 0) {
+			cp = (unsigned int)(a << 12 | b << 8 | c << 4 | d);
+			if (cp < 0x80)
+				s[o++] = (unsigned char)cp;
+			else if (cp < 0x800) {
+				s[o++] = (unsigned char)(0xc0 | cp >> 6);
+				s[o++] = (unsigned char)(0x80 | (cp & 0x3f));
+			} else {
+				s[o++] = (unsigned char)(0xe0 | cp >> 12);
+				s[o++] = (unsigned char)(0x80 |
+				    ((cp >> 6) & 0x3f));
+				s[o++] = (unsigned char)(0x80 | (cp & 0x3f));
+			}
+			i += 5;
+			continue;
+		}
+		s[o++] = s[i];
 	}
-	/* Decoding may have uncovered white space. */
-	st = 0;
-	while (st < o && (out[st] == ' ' || out[st] == '\t'))
-		st++;
-	while (o > st && (out[o - 1] == ' ' || out[o - 1] == '\t'))
-		o--;
-	for (i = st; i < o; i++) {
-		int c = lower((unsigned char)out[i]);
+	if (o == *n)
+		return 0;
+	*n = o;
+	return 1;
+}
 
-		if (c == ' ' || c == '.' || c == '+')
+/*
+ * The name s[0..n) (n <= NAME_WORK) as compared: trimmed, cut, decoded
+ * until nothing changes, lower-cased, with " ", "+" and "." as "_", into
+ * out (64 bytes).  Returns the length, or -1 when it can be none of
+ * ours: longer than 63, or a byte outside ASCII is left.
+ */
+static int
+canon(const unsigned char *src, size_t n, char *out)
+{
+	unsigned char b[NAME_WORK], *s = b;
+	size_t u, i, o;
+	int c;
+
+	memcpy(b, src, n);
+	/* Decoded first: "%C2\xa0" is U+00A0 only before a trim. */
+	while (decode_name(s, &n))
+		;
+	for (;;) {
+		while ((u = ws_left(s, n)) > 0)
+			s += u, n -= u;
+		for (i = 0; i < n && s[i] != '[' && s[i] != '\0'; i++)
+			;
+		n = i;
+		while ((u = ws_right(s, n)) > 0)
+			n -= u;
+		if (!decode_name(s, &n))
+			break;
+	}
+	for (i = o = 0; i < n; i++) {
+		c = s[i];
+		if (o == 63)
+			return -1;
+		if (c == 0xc5 && i + 1 < n && s[i + 1] == 0xbf)
+			c = 's', i++;	/* U+017F */
+		else if (c == 0xc4 && i + 1 < n && s[i + 1] == 0xb1)
+			c = 'i', i++;	/* U+0131 */
+		else if (c == 0xe2 && i + 2 < n && s[i + 1] == 0x84 &&
+		    s[i + 2] == 0xaa)
+			c = 'k', i += 2;	/* U+212A */
+		else if (c >= 0x80)
+			return -1;
+		else if (c == ' ' || c == '+' || c == '.')
 			c = '_';
-		out[i - st] = (char)c;
+		out[o++] = (char)lower(c);
 	}
-	return (int)(o - st);
+	return (int)o;
+}
+
+static void
+lead_add(struct cookie_cfg *cfg, int c)
+{
+	cfg->lead[c >> 3] |= (unsigned char)(1 << (c & 7));
+}
+
+static int
+is_lead(const struct cookie_cfg *cfg, unsigned char c)
+{
+	return cfg->lead[c >> 3] & (1 << (c & 7));
+}
+
+/*
+ * Is s[0..n), trimmed and cut at "[" already, one of cfg's names?  dec:
+ * it holds a "%" or NUL.  A name that needs decoding and is longer than
+ * NAME_WORK is taken as ours when long_ours is set.
+ */
+static int
+name_rest(const struct cookie_cfg *cfg, const unsigned char *s, size_t n,
+    int dec, int long_ours)
+{
+	char c[64];
+	size_t i;
+	int len;
+
+	/* Decoding shortens, a character takes at most three bytes. */
+	if (n < cfg->minlen || (!dec && n > 3 * cfg->maxlen))
+		return 0;
+	if (n > NAME_WORK)
+		return long_ours;
+	if ((len = canon(s, n, c)) <= 0)
+		return 0;
+	for (i = 0; i < cfg->nnames; i++)
+		if (cfg->names_len[i] == (size_t)len &&
+		    memcmp(cfg->names[i], c, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The name of a pair: white space (any amount) and a "[" suffix go
+ * without a copy; the first byte left must be one that can begin one of
+ * ours, so that most names cost a few comparisons.  Encoded white space
+ * can pad a name without bound (PHP 7 decoded names): one that needs
+ * decoding and is longer than NAME_WORK is taken as ours.
+ */
+static int
+name_is_ours(const struct cookie_cfg *cfg, const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p, *cut;
+	size_t u;
+	int dec;
+
+	while ((u = ws_left(s, n)) > 0)
+		s += u, n -= u;
+	if (n < cfg->minlen || !is_lead(cfg, s[0]))
+		return 0;
+	if ((cut = memchr(s, '[', n)) != NULL)
+		n = (size_t)(cut - s);
+	dec = memchr(s, '%', n) != NULL || memchr(s, '\0', n) != NULL;
+	/*
+	 * A lone byte 0x80-0xbf at the end may finish a UTF-8 sequence
+	 * that a %XX before it begins: canon() trims it after decoding.
+	 */
+	while ((u = ws_right(s, n)) > 0 && !(dec && u == 1 &&
+	    s[n - 1] >= 0x80))
+		n -= u;
+	return name_rest(cfg, s, n, dec, 1);
+}
+
+/* Where SimpleCookie (\s, its value's end) or ASP.NET (",") resync. */
+static int
+resync_byte(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == ',' || c == '"' || c == '\\' ||
+	    c == '\n' || c == '\r' || c == '\v' || c == '\f' || c >= 0x80;
+}
+
+/*
+ * The pair's own name, then every name that begins after a resync byte
+ * and ends at the next "=".  The walk goes backwards, once: it carries
+ * the next "=", "[", "%" or NUL, the end of the white space that begins
+ * at each of the last three positions, and the trimmed end before the
+ * next "=" or "[", so that a long pair costs linear time.  Those
+ * parsers do not decode names, so a long encoded one is not ours here.
+ */
+int
+cookie_pair_is_ours(const struct cookie_cfg *cfg, const char *pair, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)pair, *eq;
+	size_t i, u, t, e, next = n, brk = n, pct = n;
+	size_t t1 = n, t2 = n, t3 = n;	/* where trimming from i+1.. ends */
+	size_t rt_for = SIZE_MAX, rt = 0, done = SIZE_MAX, done_end = 0;
+
+	eq = memchr(p, '=', n);
+	if (name_is_ours(cfg, pair, eq ? (size_t)(eq - p) : n))
+		return 1;
+	if (eq == NULL)
+		return 0;
+	for (i = n; i-- > 1;) {
+		/* Most bytes are printable ASCII: no white space begins. */
+		u = p[i] > 0x20 && p[i] < 0x80 && p[i] != '+' ? 0 :
+		    ws_left(p + i, n - i);
+		t = u == 0 ? i : u == 1 ? t1 : u == 2 ? t2 : t3;
+		t3 = t2;
+		t2 = t1;
+		t1 = t;
+		if (p[i] == '=') {
+			next = i;
+			continue;
+		}
+		if (p[i] == '[')
+			brk = i;
+		else if (p[i] == '%' || p[i] == '\0')
+			pct = i;
+		if (next == n || !resync_byte(p[i - 1]))
+			continue;
+		/* Trimmed from i, it is the name from i + u, seen already. */
+		if (u > 0 && resync_byte(p[i + u - 1]))
+			continue;
+		e = next < brk ? next : brk;
+		if (t >= e || !is_lead(cfg, p[t]))
+			continue;
+		if (rt_for != e) {
+			rt_for = rt = e;
+			while ((u = ws_right(p, rt)) > 0)
+				rt -= u;
+		}
+		if (rt <= t || (t == done && rt == done_end))
+			continue;
+		done = t;
+		done_end = rt;
+		if (name_rest(cfg, p + t, rt - t, pct < rt, 0))
+			return 1;
+	}
+	return 0;
 }
 
 int
 cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 {
-	size_t i, j, n = strlen(name);
+	unsigned char d[64];
+	size_t i, n = strlen(name);
+	int len, c;
 
 	if (n == 0 || n > 40 || !is_token(name)) {
 		errno = EINVAL;
@@ -91,16 +381,39 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 		errno = EINVAL;
 		return -1;
 	}
+	memset(cfg->lead, 0, sizeof cfg->lead);
+	cfg->minlen = SIZE_MAX;
+	cfg->maxlen = 0;
 	for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		char *d = cfg->names[i];
-		int len;
-
-		for (j = 0; j < n; j++)
-			d[j] = name[j];
-		strcpy(d + n, suffixes[i]);
-		len = normalize(d, strlen(d), d, sizeof cfg->names[i] - 1);
-		d[len] = '\0';
+		memcpy(d, name, n);
+		memcpy(d + n, suffixes[i], strlen(suffixes[i]));
+		len = canon(d, n + strlen(suffixes[i]), cfg->names[i]);
+		if (len <= 0) {
+			errno = EINVAL;	/* nothing left, as "+" */
+			return -1;
+		}
+		cfg->names[i][len] = '\0';
 		cfg->names_len[i] = (size_t)len;
+		if ((size_t)len < cfg->minlen)
+			cfg->minlen = (size_t)len;
+		if ((size_t)len > cfg->maxlen)
+			cfg->maxlen = (size_t)len;
+		/* The bytes that can begin a name that ends up as this one. */
+		c = (unsigned char)cfg->names[i][0];
+		lead_add(cfg, c);
+		if (c >= 'a' && c <= 'z')
+			lead_add(cfg, c - 'a' + 'A');
+		if (c == '_') {
+			lead_add(cfg, '.');
+			lead_add(cfg, ' ');
+			lead_add(cfg, '+');
+		}
+		if (c == 's' || c == 'i' || c == 'k') {
+			lead_add(cfg, 0xc4);
+			lead_add(cfg, 0xc5);
+			lead_add(cfg, 0xe2);
+		}
+		lead_add(cfg, '%');
 	}
 	cfg->nnames = i;
 	cfg->header = header;
@@ -108,55 +421,6 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 	if (header)
 		snprintf(cfg->header_chain, sizeof cfg->header_chain,
 		    "%s-Chain", header);
-	return 0;
-}
-
-static int
-name_is_ours(const struct cookie_cfg *cfg, const char *s, size_t n)
-{
-	char buf[64];
-	int len;
-	size_t i;
-
-	len = normalize(s, n, buf, sizeof buf);
-	if (len <= 0)
-		return 0;
-	for (i = 0; i < cfg->nnames; i++)
-		if (cfg->names_len[i] == (size_t)len &&
-		    memcmp(cfg->names[i], buf, len) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-resync_byte(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == ',' || c == '"' || c == '\\' ||
-	    c >= 0x80;
-}
-
-int
-cookie_pair_is_ours(const struct cookie_cfg *cfg, const char *p, size_t n)
-{
-	const char *eq;
-	size_t i, next;
-
-	eq = memchr(p, '=', n);
-	if (name_is_ours(cfg, p, eq ? (size_t)(eq - p) : n))
-		return 1;
-	if (eq == NULL)
-		return 0;
-	/* Walk backwards, knowing where the next "=" is. */
-	next = n;
-	for (i = n; i-- > 1;) {
-		if (p[i] == '=') {
-			next = i;
-			continue;
-		}
-		if (next < n && resync_byte((unsigned char)p[i - 1]) &&
-		    name_is_ours(cfg, p + i, next - i))
-			return 1;
-	}
 	return 0;
 }
 

@@ -19,6 +19,8 @@ struct cookie_cfg {
 	char		 names[COOKIE_MAX_NAMES][64];
 	size_t		 names_len[COOKIE_MAX_NAMES];
 	size_t		 nnames;
+	size_t		 minlen, maxlen;	/* of names_len */
+	unsigned char	 lead[32];	/* bytes that can begin one, a bitmap */
 	/* Field names always stripped besides Client-Cert(-Chain). */
 	const char	*header;	/* --header NAME, or NULL */
 	char		 header_chain[80];	/* NAME-Chain */
@@ -44,10 +46,13 @@ int	cookie_cfg_init(struct cookie_cfg *cfg, const char *name,
 /*
  * Is the cookie pair p[0..n) (one ";"-separated piece of a Cookie field)
  * one that some common backend parser could read as one of cfg's names?
- * That is: its name equals one ignoring case and surrounding white space,
- * also after percent-decoding, mapping " " and "." to "_" and cutting a
- * "[" suffix (PHP); or one of the names followed by "=" appears after a
- * space, tab, comma, quote, backslash or non-ASCII byte (SimpleCookie).
+ * That is: its name, decoded as latin-1 and as UTF-8, equals one ignoring
+ * case after trimming any white space that Python, JavaScript, .NET or
+ * Java trims, percent- and form-decoding, cutting a "[" suffix and
+ * mapping " " and "." to "_" (PHP), each as often as it changes anything;
+ * or such a name followed by "=" begins after a space, tab, comma, quote,
+ * backslash, other ASCII white space or non-ASCII byte (SimpleCookie,
+ * ASP.NET).  No allocation; time linear in n.
  */
 int	cookie_pair_is_ours(const struct cookie_cfg *cfg, const char *p,
 	    size_t n);

@@ -9,7 +9,8 @@ build="gcc make pkg-config libgnutls28-dev"
 demo="$build gnutls-bin curl python3"
 check="$demo bats netcat-openbsd socat mandoc clang libclang-rt-14-dev
 	python3-websockets python3-flask python3-cryptography php-cli nodejs
-	node-express node-cookie-parser golang-go
+	node-express node-cookie-parser node-cookie golang-go python3-django
+	python3-starlette python3-uvicorn python3-werkzeug
 	systemd softhsm2 p11-kit gnutls-bin openbsd-inetd stunnel4
 	libcurl4-gnutls-dev openssl procps psmisc jq"
 bench="$check nginx haproxy wrk hyperfine"

@@ -66,6 +66,39 @@ static const struct pair pairs[] = {
 	{ S("CERT_VERIFY[]=SUCCESS"), 1 },
 	{ S("x=1 CERT_VERIFY=SUCCESS"), 1 },
 	{ S("x=1,cert_sha256=00"), 1 },
+	/* White space that Python, JavaScript, .NET or Java trims. */
+	{ S("CERT\xa0=x"), 1 },
+	{ S("\xa0" "CERT=x"), 1 },
+	{ S("CERT\x85=x"), 1 },
+	{ S("CERT\xc2\xa0=x"), 1 },
+	{ S("CERT\xe3\x80\x80=x"), 1 },
+	{ S("\xef\xbb\xbf" "CERT=x"), 1 },
+	{ S("CERT\xc2\xa0\xa0\xe2\x80\x8a=x"), 1 },
+	{ S("CERT\x1c=x"), 1 },
+	{ S("\x0b" "CERT=x"), 1 },
+	{ S("CERT+=x"), 1 },
+	{ S("+CERT=x"), 1 },
+	{ S("%20\xa0" "CERT+=x"), 1 },
+	{ S("CERT%C2%A0=x"), 1 },
+	{ S("CERT%0D=x"), 1 },
+	{ S("%0ACERT=x"), 1 },
+	{ S("%A0CERT=x"), 1 },
+	{ S("%u00A0CERT%u3000=x"), 1 },
+	{ S("%2543ERT=x"), 1 },
+	{ S("CERT%C2\xa0=x"), 1 },
+	{ S("CERT\xc2%A0=x"), 1 },
+	{ S("CERT%00junk=x"), 1 },
+	{ S("CERT[\xa0]=x"), 1 },
+	{ S("CERT \xa0[x]=x"), 1 },
+	{ S("\xa0" "CERT_VERIFY\xa0=SUCCESS"), 1 },
+	{ S("CERT+VERIFY=SUCCESS"), 1 },
+	{ S("CERT_\xc5\xbf" "ERIAL=1"), 1 },
+	{ S("CERT_VER\xc4\xb1" "FY=SUCCESS"), 1 },
+	{ S("x=1 \xa0" "CERT=evil"), 1 },
+	{ S("x=1,\xc2\xa0" "CERT\xa0=evil"), 1 },
+	{ S("x=1\xa0" "CERT=evil"), 1 },
+	{ S("x=1 +CERT=evil"), 1 },
+	{ S("x=1 %43ERT=evil"), 1 },
 	/* No parser reads CERT in these. */
 	{ S("a=x-CERT=y"), 0 },
 	{ S("c=CERT=y"), 0 },
@@ -81,6 +114,26 @@ static const struct pair pairs[] = {
 	{ S("x=1 CERTX=y"), 0 },
 	{ S("x=1 XCERT=y"), 0 },
 	{ S("session=abc123"), 0 },
+	{ S("CE RT=x"), 0 },
+	{ S("CE\xa0RT=x"), 0 },
+	{ S("CE%20RT=x"), 0 },
+	{ S("CERT\xc2=x"), 0 },
+	{ S("CERT%=x"), 0 },
+	{ S("CERT%2=x"), 0 },
+	{ S("CERT%zz=x"), 0 },
+	{ S("CERT\x7f=x"), 0 },
+	{ S("CERT\xe2\x80\x8b=x"), 0 },
+	{ S("CERT\xa0X=x"), 0 },
+	{ S("CERTS=x"), 0 },
+	{ S("CERT_=x"), 0 },
+	{ S("_CERT=x"), 0 },
+	{ S("CERT%5F=x"), 0 },
+	{ S("CERT__VERIFY=x"), 0 },
+	{ S("CERT-VERIFY=x"), 0 },
+	{ S("a=x+CERT=y"), 0 },
+	{ S("a=x%CERT=y"), 0 },
+	{ S("a=x\xa0" "CERTX=y"), 0 },
+	{ S("x=CERT"), 0 },
 	{ S(""), 0 },
 	{ S(" "), 0 },
 };
@@ -114,6 +167,168 @@ pairs_test(void)
 	CHECK(!cookie_pair_is_ours(&cfg, S("client=1")), "client");
 }
 
+/*
+ * Every white space code point that Python's str.strip(), JavaScript's
+ * trim(), .NET's Trim() or Java's strip() removes, U+180E of Java 8.
+ */
+static const unsigned int wspace[] = {
+	0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85,
+	0xa0, 0x1680, 0x180e, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005,
+	0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f,
+	0x205f, 0x3000, 0xfeff,
+};
+
+/* cp as UTF-8 into d; returns the length. */
+static size_t
+utf8(char *d, unsigned int cp)
+{
+	if (cp < 0x80) {
+		d[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		d[0] = (char)(0xc0 | cp >> 6);
+		d[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	d[0] = (char)(0xe0 | cp >> 12);
+	d[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	d[2] = (char)(0x80 | (cp & 0x3f));
+	return 3;
+}
+
+/* The spellings of cp: 0 latin-1, 1 UTF-8, 2 and 3 percent-encoded. */
+static size_t
+spell(char *d, unsigned int cp, int how)
+{
+	char u[4];
+	size_t n, i, o = 0;
+
+	switch (how) {
+	case 0:
+		if (cp > 0xff)
+			return 0;
+		d[0] = (char)cp;
+		return 1;
+	case 1:
+		return utf8(d, cp);
+	case 2:
+		if (cp > 0xff)
+			return 0;
+		return (size_t)sprintf(d, "%%%02X", cp);
+	default:
+		n = utf8(u, cp);
+		for (i = 0; i < n; i++)
+			o += (size_t)sprintf(d + o, "%%%02x",
+			    (unsigned char)u[i]);
+		return o;
+	}
+}
+
+/*
+ * Each white space code point, in each spelling, before, after and on
+ * both sides of CERT and CERT_VERIFY, also next to a "+" (form-encoded
+ * space) or "%20", is ours; inside the name it is not.
+ */
+static void
+space_test(void)
+{
+	static const char *const names[] = { "CERT", "cert_verify" };
+	/* Before the white space, whether it is left or right, after. */
+	static const struct {
+		const char	*pre;
+		int		 left, right;
+		const char	*post;
+	} at[] = {
+		{ "", 1, 0, "" }, { "", 0, 1, "" }, { "", 1, 1, "" },
+		{ "+", 1, 0, "" }, { "%20", 1, 0, "+" }, { "", 0, 1, "%20" },
+		{ "x=1 ", 1, 0, "" },
+	};
+	struct cookie_cfg cfg;
+	char w[16], pair[128];
+	size_t i, j, k, wn, n;
+	int how;
+
+	CHECK(cookie_cfg_init(&cfg, "CERT", NULL) == 0, "cfg_init CERT");
+	for (i = 0; i < sizeof(wspace) / sizeof(wspace[0]); i++)
+		for (how = 0; how < 4; how++) {
+			if ((wn = spell(w, wspace[i], how)) == 0)
+				continue;
+			for (k = 0; k < 2; k++)
+				for (j = 0; j < sizeof(at) / sizeof(at[0]);
+				    j++) {
+					n = (size_t)snprintf(pair, 64, "%s",
+					    at[j].pre);
+					if (at[j].left) {
+						memcpy(pair + n, w, wn);
+						n += wn;
+					}
+					n += (size_t)snprintf(pair + n, 32,
+					    "%s", names[k]);
+					if (at[j].right) {
+						memcpy(pair + n, w, wn);
+						n += wn;
+					}
+					n += (size_t)snprintf(pair + n, 32,
+					    "%s=x", at[j].post);
+					CHECK(cookie_pair_is_ours(&cfg, pair,
+					    n), "U+%04X spelt %d: [%.*s] not "
+					    "ours", wspace[i], how, (int)n,
+					    pair);
+				}
+			/* Inside a name, no parser trims it. */
+			memcpy(pair, "CE", 2);
+			memcpy(pair + 2, w, wn);
+			memcpy(pair + 2 + wn, "RT=x", 4);
+			n = wn + 6;
+			CHECK(!cookie_pair_is_ours(&cfg, pair, n),
+			    "U+%04X spelt %d: [%.*s] ours", wspace[i], how,
+			    (int)n, pair);
+		}
+}
+
+/* Names padded far beyond any buffer, and pairs that cost linear time. */
+static void
+long_test(void)
+{
+	static char pair[70000];
+	struct cookie_cfg cfg;
+	size_t n, i;
+
+	CHECK(cookie_cfg_init(&cfg, "CERT", NULL) == 0, "cfg_init CERT");
+	/* Raw white space of any length goes without a copy. */
+	n = 0;
+	for (i = 0; i < 15000; i++) {
+		memcpy(pair + n, "\xc2\xa0 ", 3);
+		n += 3;
+	}
+	memcpy(pair + n, "CERT", 4);
+	n += 4;
+	for (i = 0; i < 20000; i++)
+		pair[n++] = i % 2 ? '\xa0' : '+';
+	memcpy(pair + n, "=x", 2);
+	n += 2;
+	CHECK(cookie_pair_is_ours(&cfg, pair, n), "padded CERT not ours");
+	/* Encoded white space: ours (PHP 7 decoded names, then trimmed). */
+	n = 0;
+	for (i = 0; i < 1000; i++)
+		n += (size_t)sprintf(pair + n, "%%20");
+	n += (size_t)sprintf(pair + n, "CERT=x");
+	CHECK(cookie_pair_is_ours(&cfg, pair, n), "%%20...CERT not ours");
+	/* A long value of white space, commas, "=": not ours. */
+	n = (size_t)sprintf(pair, "a=");
+	for (i = 0; i < 30000; i++) {
+		memcpy(pair + n, i % 3 ? " C" : ",=", 2);
+		n += 2;
+	}
+	CHECK(!cookie_pair_is_ours(&cfg, pair, n), "long value ours");
+	n = (size_t)sprintf(pair, "a=");
+	memset(pair + n, ' ', 60000);
+	n += 60000;
+	n += (size_t)sprintf(pair + n, "CERT =x");
+	CHECK(cookie_pair_is_ours(&cfg, pair, n), "a=<spaces>CERT =x not ours");
+}
+
 static void
 cfg_test(void)
 {
@@ -131,6 +346,7 @@ cfg_test(void)
 	CHECK(cookie_cfg_init(&cfg, long41 + 1, NULL) == 0,
 	    "40-byte name refused");
 	CHECK(cookie_cfg_init(&cfg, "CE RT", NULL) == -1, "name with space");
+	CHECK(cookie_cfg_init(&cfg, "+", NULL) == -1, "name of white space");
 	CHECK(cookie_cfg_init(&cfg, "CE;RT", NULL) == -1, "name with ;");
 	CHECK(cookie_cfg_init(&cfg, "CE=RT", NULL) == -1, "name with =");
 	CHECK(cookie_cfg_init(&cfg, "CE,RT", NULL) == -1, "name with ,");
@@ -545,6 +761,8 @@ main(void)
 	size_t i;
 
 	pairs_test();
+	space_test();
+	long_test();
 	cfg_test();
 	for (i = 0; i < sizeof(rws) / sizeof(rws[0]); i++)
 		rw_case(&rws[i]);
