@@ -61,6 +61,9 @@ tlsfront: tlsfront.o lib/libcc.a
 $(UNITS): %: %.c lib/libcc.a $(LIBHDR) tests/unit/unit.h
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libcc.a $(LIBS)
 
+# The stream generator drives the certcookie binary.
+tests/unit/stream: certcookie
+
 $(REPLAYS): %-replay: %.c lib/libcc.a $(LIBHDR) tests/fuzz/replay.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $*.c \
 	    tests/fuzz/replay.c lib/libcc.a $(LIBS)
@@ -93,7 +96,11 @@ sanitize: deps
 	$(MAKE) CFLAGS="$(SAN)" LDFLAGS="$(SAN)" all unit replay bats
 	$(MAKE) clean
 
-fuzz: deps
+# The stream generator's inputs seed every fuzzer (-o writes them).
+fuzz: deps all tests/unit/stream
+	rm -rf tests/fuzz/out/stream-seeds
+	mkdir -p tests/fuzz/out/stream-seeds
+	tests/unit/stream -n 2000 -o tests/fuzz/out/stream-seeds
 	for f in $(FUZZSRC); do \
 	    n=$${f#tests/fuzz/}; n=$${n%.c}; \
 	    clang -std=c11 -D_GNU_SOURCE -Ilib $(GNUTLS_CFLAGS) -g -O1 \
@@ -102,7 +109,8 @@ fuzz: deps
 	    mkdir -p tests/fuzz/out/$$n; \
 	    tests/fuzz/$$n-fuzz -max_total_time=$(FUZZTIME) \
 	        -artifact_prefix=tests/fuzz/out/$$n- \
-	        tests/fuzz/out/$$n tests/fuzz/corpus/$$n || exit 1; \
+	        tests/fuzz/out/$$n tests/fuzz/corpus/$$n \
+	        tests/fuzz/out/stream-seeds || exit 1; \
 	done
 
 lint:
