@@ -1132,6 +1132,10 @@ main(int argc, char *argv[])
 	snprintf(sockpath, sizeof sockpath, "/tmp/stream-backend.%d",
 	    (int)getpid());
 	t0 = now_ms();
+	if (dir && mkdir(dir, 0777) == -1 && errno != EEXIST) {
+		perror(dir);
+		return 1;
+	}
 	learn_ours();
 	for (s = 0; s < streams; s++) {
 		stream_seed = seed + s;
