@@ -1563,9 +1563,11 @@ run_proxy(int bfd)
 		 * The client's EOF, or a refused request, becomes the
 		 * backend's EOF once everything before it is through.
 		 */
-		if (q->eof && inside_request(q))
+		if (q->eof && inside_request(q)) {
 			refuse(400, "end of input inside a request",
 			    conn.rqs != RQ_HEAD);
+			continue;	/* the 400 may be due at once */
+		}
 		if (!q->shut && !pending_output(q) && (conn.rqs == RQ_STOP ||
 		    (q->eof && q->r == q->w))) {
 			shut(bfd);
