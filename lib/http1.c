@@ -457,11 +457,10 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 	 */
 	ext = i;
 	/*
-	 * Stricter than the RFC's BWS: nothing between the size and the
-	 * first ";", since Go's net/http, for one, refuses "6 ;x".
+	 * BWS before the first ";" too, as the grammar allows ("6 ;x"):
+	 * Go's net/http and llhttp refuse such a line, which only ends
+	 * that request; no backend reads another size from it.
 	 */
-	if (buf[i] != ';' && buf[i] != '\r')
-		return HTTP1_BAD;
 	for (;;) {
 		for (tok = i; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
 			continue;

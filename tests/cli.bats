@@ -223,6 +223,17 @@ PY
 	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
 }
 
+@test "chunk extensions with BWS around ; and = pass; a bare LF still ends the stream" {
+	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n3; a = "b"\t;c\r\nabc\r\n0 ; d =e\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
+	[[ "$output" != *hello* && "$output" != */next* ]]
+	[[ "$stderr" == *"chunk size line"* ]]
+}
+
 @test "a Cookie field in the trailers ends the stream: exit 65" {
 	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nCookie: CERT=evil\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
 	run -65 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"

@@ -232,6 +232,17 @@ error_case() {
 	[ "$output" = 0 ]
 }
 
+# The response follower reads the chunks: else it stops following, and
+# the 400 owed after the response never comes.
+@test "a chunked response with BWS in its chunk extensions: the 400 after it arrives" {
+	printf 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' >"$REQ"
+	client -- -- sh -c 'sed -n "/^\r$/q"; printf "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a = b\r\nhello\r\n0 ;c\r\n\r\n"; exec cat >/dev/null'
+	echo "$output"
+	[ "$(q .exit)" = 65 ]
+	[ "$(q '[.responses[].status] | join(",")')" = 200,400 ]
+	[ "$(q '.responses[0].body')" = hello ]
+}
+
 @test "CONNECT is answered 405 by certcookie, never forwarded" {
 	printf 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n' >"$REQ"
 	client -- --connect "127.0.0.1:$BACKEND_PORT"
