@@ -71,8 +71,10 @@ struct cookie_out {
  * empty line; req->skip bytes of leading empty lines are dropped).
  * Client Cookie pairs of ours, Client-Cert, Client-Cert-Chain, the
  * --header field and its -Chain, HTTP2-Settings, and Upgrade tokens not
- * in cfg->upgrade are removed; Cookie fields are merged into one,
- * "; "-joined, with cfg->add appended, placed last; cfg->fields follow.
+ * in cfg->upgrade are removed; a Transfer-Encoding field with white
+ * space after its value is forwarded without it; Cookie fields are
+ * merged into one, "; "-joined, with cfg->add appended, placed last;
+ * cfg->fields follow.
  * The output may not hold more than HTTP1_MAX_FIELDS fields, so that it
  * parses again here and in backends with that limit: COOKIE_TOO_MANY.
  * On COOKIE_FULL, COOKIE_SPOOF or COOKIE_TOO_MANY, out is left as it was.

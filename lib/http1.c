@@ -384,15 +384,11 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 		case HTTP1_F_TRANSFER_ENCODING:
 			nte++;
 			/*
-			 * RFC 9112 drops white space after a value, but
-			 * Python's http.client keeps it: "chunked " is no
-			 * chunked there, and the body would be read as the
-			 * next request.  Ambiguous, so refused.
+			 * OWS around the value is no part of it (RFC 9110
+			 * 5.5), but Python's http.client keeps it after the
+			 * value: "chunked " is no chunked there.
+			 * cookie_rewrite() forwards the value trimmed.
 			 */
-			if (f->line[f->line_len - 3] == ' ' ||
-			    f->line[f->line_len - 3] == '\t')
-				return bad(req, 400,
-				    "white space after Transfer-Encoding");
 			if (parse_te(f->value, f->value_len, &chunked,
 			    &other) == -1)
 				return bad(req, 400,

@@ -118,6 +118,7 @@ static int
 touched(const struct http1_field *f)
 {
 	return f->kind == HTTP1_F_COOKIE || f->kind == HTTP1_F_UPGRADE ||
+	    f->kind == HTTP1_F_TRANSFER_ENCODING ||
 	    f->kind == HTTP1_F_CLIENT_CERT ||
 	    f->kind == HTTP1_F_CLIENT_CERT_CHAIN ||
 	    f->kind == HTTP1_F_HTTP2_SETTINGS;
@@ -177,6 +178,10 @@ check_head(const struct http1_req *req, const char *h, size_t hn)
 		REQUIRE(f->kind != HTTP1_F_CLIENT_CERT);
 		REQUIRE(f->kind != HTTP1_F_CLIENT_CERT_CHAIN);
 		REQUIRE(f->kind != HTTP1_F_HTTP2_SETTINGS);
+		/* No white space after a Transfer-Encoding value. */
+		if (f->kind == HTTP1_F_TRANSFER_ENCODING)
+			REQUIRE(f->value + f->value_len ==
+			    f->line + f->line_len - 2);
 		if (f->kind == HTTP1_F_UPGRADE) {
 			/* Only websocket tokens are forwarded. */
 			v = f->value;

@@ -241,6 +241,22 @@ static const struct rw rws[] = {
 	    "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a\r\n\r\n",
 	    "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a\r\n"
 	    "Cookie: CERT=ours\r\n\r\n", COOKIE_OK, 0, CFG_ADD },
+	/* Python's http.client keeps the white space after "chunked". */
+	{ "chunked with white space after it: forwarded without",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding:\tchunked \t\r\nHost: a"
+	    "\r\n\r\n",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a\r\n"
+	    "Cookie: CERT=ours\r\n\r\n", COOKIE_OK, 0, CFG_ADD },
+	{ "Chunked and a space, no certificate, another field case",
+	    "POST /f HTTP/1.1\r\nHost: a\r\ntransfer-encoding: Chunked \r\n"
+	    "X: 1\r\n\r\n",
+	    "POST /f HTTP/1.1\r\nHost: a\r\ntransfer-encoding: Chunked\r\n"
+	    "X: 1\r\n\r\n", COOKIE_OK, 0, CFG_NOADD },
+	{ "chunked after a tab kept as it is",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\nHost: a\r\n"
+	    "\r\n",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\nHost: a\r\n"
+	    "Cookie: CERT=ours\r\n\r\n", COOKIE_OK, 0, CFG_ADD },
 	{ "HTTP/1.0 kept", "GET /x HTTP/1.0\r\nCookie: a=b\r\n\r\n",
 	    "GET /x HTTP/1.0\r\nCookie: a=b; CERT=ours\r\n\r\n", COOKIE_OK, 0,
 	    CFG_ADD },

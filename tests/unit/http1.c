@@ -253,11 +253,29 @@ static const struct rcase rcases[] = {
 	{ "chunked after OWS", S("POST / HTTP/1.1\r\n" H11
 	    "Transfer-Encoding:\t chunked\r\n\r\n"), OK, 0, 0, 0, NULL, NULL,
 	    1, HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
-	/* Python's http.client keeps trailing white space: not chunked. */
+	/* RFC 9110 5.6.3: OWS around a field value is no part of it. */
 	{ "chunked and a space", S("POST / HTTP/1.1\r\n" H11
-	    "Transfer-Encoding: chunked \r\n\r\n"), BAD, 0, 400, 0, REST },
-	{ "chunked and a tab", S("POST / HTTP/1.1\r\n" H11
-	    "Transfer-Encoding: chunked\t\r\n\r\n"), BAD, 0, 400, 0, REST },
+	    "Transfer-Encoding: chunked \r\n\r\n"), OK, 0, 0, 0, NULL, NULL,
+	    1, HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
+	{ "tab, chunked, tab", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding:\tchunked\t\r\n\r\n"), OK, 0, 0, 0, NULL,
+	    NULL, 1, HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
+	{ "chunked and OWS, then CL", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked \r\nContent-Length: 5\r\n\r\n"),
+	    BAD, 0, 400, 0, REST },
+	{ "gzip , chunked", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: gzip , chunked\r\n\r\n"), BAD, 0, 501, 0,
+	    REST },
+	{ "gzip\t,\tchunked\t", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: gzip\t,\tchunked\t\r\n\r\n"), BAD, 0, 501, 0,
+	    REST },
+	{ "chunked , chunked", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked , chunked\r\n\r\n"), BAD, 0, 400, 0,
+	    REST },
+	{ "chunked , (an empty element)", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked ,\r\n\r\n"), BAD, 0, 400, 0, REST },
+	{ "chunked and a space inside", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chun ked\r\n\r\n"), BAD, 0, 400, 0, REST },
 	{ "CL and TE", S("POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"), BAD, 0, 400, 0, REST },
 	{ "TE and CL", S("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked"
