@@ -108,6 +108,7 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 	if (header)
 		snprintf(cfg->header_chain, sizeof cfg->header_chain,
 		    "%s-Chain", header);
+	cfg->max_fields = HTTP1_MAX_FIELDS;
 	return 0;
 }
 
@@ -394,7 +395,7 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 		r = COOKIE_SPOOF;
 		goto undo;
 	}
-	if (nout + (ckend > used) + cfg->fields_count > HTTP1_MAX_FIELDS) {
+	if (nout + (ckend > used) + cfg->fields_count > cfg->max_fields) {
 		r = COOKIE_TOO_MANY;
 		goto undo;
 	}

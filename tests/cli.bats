@@ -35,7 +35,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 	run "$CERTCOOKIE" --help
 	[ "$status" -eq 0 ]
 	for o in name encoding cert-env cert-file chain fields header \
-	    no-cookie reject-spoof max-header-bytes max-value-bytes \
+	    no-cookie reject-spoof max-header-bytes max-fields max-value-bytes \
 	    allow-unverified upgrade allow-connect connect verbose; do
 		[[ "$output" == *"--$o"* ]] || { echo "missing --$o"; false; }
 	done
@@ -52,6 +52,10 @@ sha() { sha256sum | cut -d' ' -f1; }
 	[[ "$stderr" == *"h2c"* ]]
 	run -64 --separate-stderr "$CERTCOOKIE" --no-cookie
 	run -64 --separate-stderr "$CERTCOOKIE" --max-header-bytes 12x
+	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 0
+	[[ "$stderr" == *"--max-fields"* ]]
+	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 10001
+	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 5x
 	run -64 --separate-stderr "$CERTCOOKIE" --name 'a b'
 	run -64 --separate-stderr "$CERTCOOKIE" --connect 127.0.0.1:1 -- cat
 }
@@ -182,6 +186,45 @@ sha() { sha256sum | cut -d' ' -f1; }
 	[ -z "$output" ]
 	[[ "$stderr" == *"431"* ]]
 	run -0 "$CERTCOOKIE" --max-header-bytes 600 <"$BATS_TEST_TMPDIR/in"
+}
+
+# fields N FILE: a GET of N fields, Host and N-1 short ones, then /next.
+fields() {
+	$PY - "$1" "$2" <<'PY'
+import sys
+n = int(sys.argv[1])
+with open(sys.argv[2], "wb") as f:
+    f.write(b"GET / HTTP/1.1\r\nHost: a\r\n")
+    f.write(b"".join(b"X-%d: %d\r\n" % (i, i) for i in range(1, n)))
+    f.write(b"\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+PY
+}
+
+@test "--max-fields: 103 fields are 431 by default, forwarded under --max-fields 200" {
+	fields 103 "$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" --max-header-bytes 200000 <"$BATS_TEST_TMPDIR/in"
+	[ -z "$output" ]
+	[[ "$stderr" == *"431 too many fields"* ]]
+	"$CERTCOOKIE" --max-header-bytes 200000 --max-fields 200 \
+	    --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c '^X-[0-9]*: ' "$BATS_TEST_TMPDIR/out")" -eq 102 ]
+	grep -q '^X-102: 102'$'\r''$' "$BATS_TEST_TMPDIR/out"
+	grep -q '^Cookie: CERT=' "$BATS_TEST_TMPDIR/out"
+	grep -q '^GET /next ' "$BATS_TEST_TMPDIR/out"
+	# Ours counts: 199 fields and ours are 200, 200 and ours too many.
+	fields 199 "$BATS_TEST_TMPDIR/in"
+	run -0 "$CERTCOOKIE" --max-fields 200 --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in"
+	fields 200 "$BATS_TEST_TMPDIR/in"
+	run -0 "$CERTCOOKIE" --max-fields 200 <"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" --max-fields 200 --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in"
+	[[ "$stderr" == *"431 too many fields with ours"* ]]
+	# The largest limit, with ours.
+	fields 9999 "$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" --max-header-bytes 1000000 --max-fields 10000 \
+	    --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c '^X-[0-9]*: ' "$BATS_TEST_TMPDIR/out")" -eq 9998 ]
+	grep -q '^Cookie: CERT=' "$BATS_TEST_TMPDIR/out"
+	grep -q '^GET /next ' "$BATS_TEST_TMPDIR/out"
 }
 
 @test "CONNECT is refused unless --allow-connect" {
