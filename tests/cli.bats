@@ -130,6 +130,21 @@ sha() { sha256sum | cut -d' ' -f1; }
 	[ "$(cookie CERT_VERIFY "$BATS_TEST_TMPDIR/out")" = SUCCESS ]
 }
 
+# mod_ssl's SSL_CLIENT_M_SERIAL is what openssl x509 -serial prints.
+@test "--fields: CERT_SERIAL is openssl's serial: 0, 10, 20 bytes with the top bit set, negative" {
+	local s want c=$BATS_TEST_TMPDIR/s.pem
+	for s in 0 10 0x8102030405060708090a0b0c0d0e0f1011121314 -5; do
+		openssl req -x509 -new -key "$PKI/client.key" -subj /CN=s \
+		    -days 10 -set_serial "$s" -out "$c" 2>/dev/null
+		want=$(openssl x509 -in "$c" -noout -serial)
+		want=${want#serial=}
+		"$CERTCOOKIE" --fields --cert-file "$c" <"$GET" >"$BATS_TEST_TMPDIR/out"
+		[ "$(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out")" = "$want" ] ||
+		    { echo "$s: $(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out"), openssl $want"; false; }
+	done
+	[ "$want" = -05 ]
+}
+
 @test "--fields without a certificate takes stunnel's SSL_CLIENT_DN" {
 	SSL_CLIENT_DN='CN=bob,O=Ex' SSL_CLIENT_I_DN='CN=CA' "$CERTCOOKIE" --fields <"$GET" >"$BATS_TEST_TMPDIR/out"
 	[ "$(cookie CERT_S_DN "$BATS_TEST_TMPDIR/out")" = "CN%3Dbob%2CO%3DEx" ]
