@@ -285,8 +285,9 @@ static const struct argp argp = {
 	"standard input to standard output.  With one, it relays both "
 	"directions between standard input/output (the client) and the "
 	"backend.  Exit status: 0 clean end, 64 usage, 65 bad request, 66 "
-	"certificate unreadable, 69 backend unreachable, 70 internal, 71 "
-	"fork or exec, 74 I/O error, 126/127 COMMAND not executable/found.",
+	"certificate unreadable, 69 backend unreachable or faulty, 70 "
+	"internal, 71 fork or exec, 74 I/O error, 126/127 COMMAND not "
+	"executable/found.",
 	NULL, NULL, NULL,
 };
 
@@ -926,7 +927,7 @@ rs_process(void)
 				if (!(p & P_UPGRADE)) {
 					log_warnx("101 without an Upgrade "
 					    "request: closing");
-					conn.status = EX_PROTOCOL;
+					conn.status = EX_UNAVAILABLE;
 					conn.rss = RS_CLOSE;
 					conn.rqs = RQ_STOP;
 					s->eof = 1;

@@ -355,6 +355,40 @@ error_case() {
 	[ "$(q '.responses[2].json.cookie | join("|")')" = "CERT=$CERT_B64" ]
 }
 
+# A 101 nobody asked for opens no tunnel: the client's next bytes would
+# reach the backend unchecked.  Exit 69, a faulty backend, as documented
+# (not 76, which tlsfront, exiting with certcookie's status, uses for a
+# failed handshake).
+@test "a 101 to a request without Upgrade: closed, no tunnel, exit 69" {
+	local got=$BATS_TEST_TMPDIR/got
+	printf 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\n' >"$REQ"
+	printf 'GET /evil HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n' >"$REQ.2"
+	client --then "$REQ.2" -- -- $PY -c '
+import os, sys
+b = b""
+while b"\r\n\r\n" not in b:
+    d = os.read(0, 65536)
+    if not d:
+        break
+    b += d
+os.write(1, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+         b"Upgrade: websocket\r\n\r\n")
+while True:
+    d = os.read(0, 65536)
+    if not d:
+        break
+    b += d
+open(sys.argv[1], "wb").write(b)
+' "$got"
+	echo "$output $stderr"
+	[ "$(q .exit)" = 69 ]
+	[ "$(q '.responses[0].status')" = 101 ]
+	[[ "$stderr" == *"101 without an Upgrade request"* ]]
+	grep -q '^GET /1 ' "$got"
+	run grep -c -e evil -e /evil "$got"
+	[ "$output" = 0 ]
+}
+
 @test "a large spliced response, another one, then the client's EOF: both arrive" {
 	printf 'GET /download?n=3000000 HTTP/1.1\r\nHost: a\r\n\r\n' >"$REQ"
 	printf 'GET /download?n=1 HTTP/1.1\r\nHost: a\r\n\r\n' >>"$REQ"
