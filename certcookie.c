@@ -52,6 +52,7 @@ struct config {
 	int		 no_cookie;
 	int		 reject_spoof;
 	size_t		 max_head;
+	size_t		 max_fields;
 	size_t		 max_value;
 	int		 allow_unverified;
 	const char	*upgrade;
@@ -70,6 +71,7 @@ static struct config cfg = {
 	.enc = CERT_ENC_BASE64URL,
 	.cert_env = "SSL_CLIENT_CERT",
 	.max_head = 65536,
+	.max_fields = HTTP1_MAX_FIELDS,
 	.max_value = 6144,
 	.upgrade = "websocket",
 	.head_timeout = 60,
@@ -114,6 +116,7 @@ enum {
 	O_MAX_HEADER, O_MAX_VALUE, O_ALLOW_UNVERIFIED, O_NO_ALLOW_UNVERIFIED,
 	O_UPGRADE, O_ALLOW_CONNECT, O_NO_ALLOW_CONNECT, O_QUIET,
 	O_HEAD_TIMEOUT, O_BODY_TIMEOUT, O_CONNECT_TIMEOUT, O_RESPONSE_TIMEOUT,
+	O_MAX_FIELDS,
 };
 
 static const struct argp_option options[] = {
@@ -157,6 +160,9 @@ static const struct argp_option options[] = {
 	    "Remove client copies silently (default)", 3 },
 	{ "max-header-bytes", O_MAX_HEADER, "N", 0,
 	    "Largest request head or trailer section (default 65536)", 3 },
+	{ "max-fields", O_MAX_FIELDS, "N", 0,
+	    "Most fields in a request head as forwarded, ours counted, or in "
+	    "a trailer section (default 100)", 3 },
 	{ "upgrade", O_UPGRADE, "LIST", 0,
 	    "Upgrade tokens forwarded, comma-separated (default websocket; "
 	    "never h2c)", 3 },
@@ -251,6 +257,10 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		c->max_head = parse_size(state, "--max-header-bytes", arg, 256,
 		    16 << 20);
 		break;
+	case O_MAX_FIELDS:
+		c->max_fields = parse_size(state, "--max-fields", arg, 1,
+		    HTTP1_MAX_FIELDS_LIMIT);
+		break;
 	case O_MAX_VALUE:
 		c->max_value = parse_size(state, "--max-value-bytes", arg, 0,
 		    1 << 20);
@@ -312,8 +322,9 @@ static const struct argp argp = {
 	"standard input to standard output.  With one, it relays both "
 	"directions between standard input/output (the client) and the "
 	"backend.  Exit status: 0 clean end, 64 usage, 65 bad request, 66 "
-	"certificate unreadable, 69 backend unreachable, 70 internal, 71 "
-	"fork or exec, 74 I/O error, 126/127 COMMAND not executable/found.",
+	"certificate unreadable, 69 backend unreachable or faulty, 70 "
+	"internal, 71 fork or exec, 74 I/O error, 126/127 COMMAND not "
+	"executable/found.",
 	NULL, NULL, NULL,
 };
 
@@ -559,8 +570,8 @@ struct side {
 	size_t		 cap, r, w;
 	int		 eof;		/* input ended */
 	int		 shut;		/* output shut down */
-	struct iovec	 iov[MAXIOV];
-	size_t		 iov_first, niov;
+	struct iovec	*iov;
+	size_t		 iov_first, niov, maxiov;
 	uint64_t	 left;		/* body or chunk bytes to pass */
 	uint64_t	 bytes;		/* bytes read */
 	int		 pp[2];		/* pipe for splice(2), or -1 */
@@ -625,7 +636,7 @@ reason(int status)
 static int
 room(const struct side *s)
 {
-	return s->niov + 8 < MAXIOV;
+	return s->niov + 8 < s->maxiov;
 }
 
 static void
@@ -899,7 +910,8 @@ rq_process(void)
 			break;
 		case RQ_TRAILERS:
 			n = http1_parse_trailers(s->buf + s->r, s->w - s->r,
-			    cfg.max_head, req->fields, &nf, &why);
+			    cfg.max_head, req->fields, req->max_fields, &nf,
+			    &why);
 			if (n == HTTP1_INCOMPLETE)
 				return 1;
 			if (n == HTTP1_BAD) {
@@ -976,7 +988,7 @@ rs_process(void)
 				if (!(p & P_UPGRADE)) {
 					log_warnx("101 without an Upgrade "
 					    "request: closing");
-					conn.status = EX_PROTOCOL;
+					conn.status = EX_UNAVAILABLE;
 					conn.rss = RS_CLOSE;
 					conn.rqs = RQ_STOP;
 					s->eof = 1;
@@ -1869,6 +1881,7 @@ main(int argc, char *argv[])
 		    cfg.name, cfg.header ? cfg.header : "");
 	ck.upgrade = lower_dup(cfg.upgrade);
 	ck.reject_spoof = cfg.reject_spoof;
+	ck.max_fields = cfg.max_fields;
 	setup_values();
 
 	/* All memory the connection needs, allocated once. */
@@ -1878,10 +1891,19 @@ main(int argc, char *argv[])
 	conn.rq.buf = malloc(conn.rq.cap);
 	conn.rs.buf = malloc(conn.rs.cap);
 	conn.out.scratch = malloc(conn.out.cap);
-	if (!conn.rq.buf || !conn.rs.buf || !conn.out.scratch)
+	/* A rewrite takes up to two iovecs a field, six more, and room(). */
+	conn.rq.maxiov = MAXIOV > 2 * cfg.max_fields + 16 ? MAXIOV :
+	    2 * cfg.max_fields + 16;
+	conn.rs.maxiov = MAXIOV;
+	conn.rq.iov = calloc(conn.rq.maxiov, sizeof *conn.rq.iov);
+	conn.rs.iov = calloc(conn.rs.maxiov, sizeof *conn.rs.iov);
+	conn.req.max_fields = cfg.max_fields;
+	conn.req.fields = calloc(cfg.max_fields, sizeof *conn.req.fields);
+	if (!conn.rq.buf || !conn.rs.buf || !conn.out.scratch ||
+	    !conn.rq.iov || !conn.rs.iov || !conn.req.fields)
 		fatal(EX_OSERR, "malloc");
 	conn.out.iov = conn.rq.iov;
-	conn.out.maxiov = MAXIOV;
+	conn.out.maxiov = conn.rq.maxiov;
 	conn.rq.pp[0] = conn.rq.pp[1] = conn.rs.pp[0] = conn.rs.pp[1] = -1;
 
 	if (cfg.cmd == NULL && cfg.connect == NULL) {
