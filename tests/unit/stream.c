@@ -365,8 +365,14 @@ chunked_body(struct req *r, int bad)
 			putf("00%x", size);
 		else
 			putf("%x", size);
-		if (chance(15))
-			puts_(chance(50) ? ";a=b" : ";ext=\"q v\"");
+		if (chance(15)) {
+			static const char *const ext[] = {
+				";a=b", ";ext=\"q v\"", " ;a=b", "; a = b",
+				"\t;\ta\t=\tb", ";x", " ; x=\"a;b\"",
+			};
+
+			puts_(ext[pick(sizeof ext / sizeof ext[0])]);
+		}
 		puts_("\r\n");
 		if (size == 0)
 			break;
