@@ -955,10 +955,16 @@ worker_retire(struct worker *w)
 	w->busy = 0;
 }
 
-/* A new worker in a free slot of ws[0..nw), or NULL. */
+/*
+ * A new worker in a free slot of ws[0..nw), or NULL.  conn is the
+ * connection the loop holds, about to be passed to a worker: the new
+ * worker gets it by send_fd() like any other, and must not keep the
+ * copy the fork gave it, or the client would never see the connection
+ * closed.
+ */
 static struct worker *
 worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
-    const sigset_t *orig, const struct config *cfg,
+    int conn, const sigset_t *orig, const struct config *cfg,
     const struct tls_ctx *ctx, unsigned gen)
 {
 	struct worker *w = NULL;
@@ -989,9 +995,14 @@ worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
 		/* A reload of the server is not for us. */
 		signal(SIGHUP, SIG_IGN);
 		sigprocmask(SIG_SETMASK, orig, NULL);
-		/* The others' ends: their end of file must reach them. */
+		/*
+		 * Every fd the loop owns: the others' ends, whose end of
+		 * file must reach them, and the connection, whose close
+		 * must reach the client.
+		 */
 		for (i = 0; i < nl; i++)
 			close(lfd[i]);
+		close(conn);
 		for (k = 0; k < nw; k++)
 			if (ws[k].ctl != -1)
 				close(ws[k].ctl);
@@ -1168,7 +1179,7 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 					    ws[k].served > w->served))
 						w = &ws[k];
 				if (w == NULL && (w = worker_new(ws, nw, lfd, nl,
-				    &orig, cfg, ctx, gen)) == NULL)
+				    fd, &orig, cfg, ctx, gen)) == NULL)
 					break;
 				if (send_fd(w->ctl, fd) == 0)
 					break;

@@ -11,7 +11,7 @@ check="$demo bats netcat-openbsd socat mandoc clang libclang-rt-14-dev
 	python3-websockets python3-flask python3-cryptography php-cli nodejs
 	node-express node-cookie-parser golang-go
 	systemd softhsm2 p11-kit gnutls-bin openbsd-inetd stunnel4
-	libcurl4-gnutls-dev openssl procps psmisc jq"
+	libcurl4-gnutls-dev openssl procps psmisc jq iproute2"
 bench="$check nginx haproxy wrk hyperfine"
 
 want=
