@@ -412,17 +412,21 @@ log_conn(const struct tls_conn *c, int up, const char *peer,
 {
 	struct timespec t1;
 	double secs;
+	char sni[4 * sizeof c->sni], sub[1024];
 
 	if (log_verbosity < 2)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0->tv_sec) +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	/* The client chose both, the subject even when it failed. */
+	log_escape(sni, sizeof sni, c->sni);
+	log_escape(sub, sizeof sub, subject);
 	log_info("%s sni=%s %s %s %s verify=%s subject=\"%s\" in=%llu "
-	    "out=%llu time=%.3fs %s", peer, c->sni[0] ? c->sni : "-",
+	    "out=%llu time=%.3fs %s", peer, c->sni[0] ? sni : "-",
 	    up ? tls_protocol(c) : "-", up ? tls_cipher(c) : "-",
 	    !up ? "-" : gnutls_session_is_resumed(c->s) ? "resumed" : "new",
-	    c->verify, subject, (unsigned long long)c->bytes_in,
+	    c->verify, sub, (unsigned long long)c->bytes_in,
 	    (unsigned long long)c->bytes_out, secs, result);
 }
 

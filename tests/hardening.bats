@@ -169,3 +169,75 @@ FDS=(sh -c 'ls /proc/$$/fd')
 		[ "$(echo $output)" = "0 1 2" ]
 	done
 }
+
+# evil_certs DIR: DIR/evil.pem (signed by the test CA) and DIR/evilself.pem
+# (self-signed), both with DIR/evil.key and a CN that holds a whole forged
+# log line between CR LF pairs, quotes, an ESC sequence and a backslash.
+evil_certs() {
+	$PY - "$1" <<-'EOF2'
+	import datetime, sys
+	from cryptography import x509
+	from cryptography.hazmat.primitives import hashes, serialization
+	from cryptography.hazmat.primitives.asymmetric import ec
+	from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
+	d = sys.argv[1]
+	cn = ('x"\r\ntlsfront: 10.9.9.9:1 sni=- TLSv1.3 TLS_AES_128_GCM_SHA256 '
+	    'new verify=SUCCESS subject="CN=admin" in=0 out=0 time=0.001s ok'
+	    '\r\n\x1b[2K\\')
+	key = ec.generate_private_key(ec.SECP256R1())
+	# Longer than X.509's 64 characters: GnuTLS takes it all the same.
+	name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn,
+	    _validate=False)])
+	now = datetime.datetime.now(datetime.timezone.utc)
+	def make(issuer, ikey, out):
+	    c = (x509.CertificateBuilder().subject_name(name)
+	        .issuer_name(issuer).public_key(key.public_key())
+	        .serial_number(x509.random_serial_number())
+	        .not_valid_before(now - datetime.timedelta(days=1))
+	        .not_valid_after(now + datetime.timedelta(days=30))
+	        .add_extension(x509.ExtendedKeyUsage(
+	            [ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+	        .sign(ikey, hashes.SHA256()))
+	    open(d + "/" + out, "wb").write(
+	        c.public_bytes(serialization.Encoding.PEM))
+	ca = x509.load_pem_x509_certificate(open("ca.pem", "rb").read())
+	cakey = serialization.load_pem_private_key(open("ca.key", "rb").read(),
+	    None)
+	make(ca.subject, cakey, "evil.pem")
+	make(name, key, "evilself.pem")
+	open(d + "/evil.key", "wb").write(key.private_bytes(
+	    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+	    serialization.NoEncryption()))
+	EOF2
+}
+
+@test "-v: a subject DN with CR, LF, ESC and quotes is logged escaped, accepted or rejected" {
+	local d=$BATS_TEST_TMPDIR
+	evil_certs "$d"
+	listen "${SRV[@]}" -v --verify optional -- echo ok
+	# Accepted: signed by the CA.
+	get --cert "$d/evil.pem" --key "$d/evil.key"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+	# Rejected: self-signed.
+	get --cert "$d/evilself.pem" --key "$d/evil.key"
+	[ "$status" -ne 0 ]
+	local i
+	for i in $(seq 100); do
+		[ "$(grep -c 'subject="CN=x' "$LOG")" -ge 2 ] && break
+		sleep 0.05
+	done
+	cat -A "$LOG"
+	# One line for each event, one of them refused.
+	[ "$(grep -c 'subject="CN=x' "$LOG")" -eq 2 ]
+	grep -q 'verify=SUCCESS subject="CN=x' "$LOG"
+	grep -q 'verify=FAILED:[^"]*subject="CN=x.* handshake failed$' "$LOG"
+	# No line forged, none with a control character in it.
+	run grep -v '^tlsfront: \(127\.0\.0\.1:\|stopping\)' "$LOG"
+	[ -z "$output" ]
+	run grep -c $'[\x01-\x08\x0b-\x1f\x7f]' "$LOG"
+	[ "$output" = 0 ]
+	# Escaped as vis(3) would, GnuTLS's own \" of the DN included.
+	grep -qF 'subject="CN=x\\\"\r\ntlsfront: 10.9.9.9:1 sni=-' "$LOG"
+	grep -qF 'time=0.001s ok\r\n\033[2K\\\\" in=' "$LOG"
+}
