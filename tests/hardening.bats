@@ -32,10 +32,10 @@ teardown() {
 SRV=(--cert server.pem --key server.key --ca ca.pem --crl crl.pem)
 alice=(--cert client.pem --key client.key)
 
-# only012 CMD...: CMD with no fd open but 0, 1 and 2, whatever this shell
-# inherited.
+# only012 CMD... &: CMD with no fd open but 0, 1 and 2, whatever this
+# shell inherited; in the background only, as it execs ($! is CMD's pid).
 only012() {
-	$PY -c 'import os, sys
+	exec $PY -c 'import os, sys
 os.closerange(3, os.sysconf("SC_OPEN_MAX"))
 os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }
@@ -62,12 +62,15 @@ get() {
 
 # silent N [SRC]: N TCP connections from SRC (default 127.0.0.1) that
 # send nothing; prints, one line each, how long until the server closed
-# them (or "open" after $SILENT_MAX seconds, default 10).
+# them (or "open" after $SILENT_MAX seconds, default 10).  With
+# SILENT_READY set, that file appears once all N are connected.  With
+# SILENT_BYTE=1, each sends the first byte of a TLS record, then nothing.
 silent() {
 	timeout 60 $PY - "$PORT" "$1" "${2:-127.0.0.1}" \
-	    "${SILENT_MAX:-10}" <<-'EOF'
-	import selectors, socket, sys, time
-	port, n, src, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+	    "${SILENT_MAX:-10}" "${SILENT_READY:-}" "${SILENT_BYTE:-0}" <<-'EOF'
+	import os, selectors, socket, sys, time
+	port, n, src = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+	limit, ready, byte = float(sys.argv[4]), sys.argv[5], sys.argv[6] == "1"
 	sel = selectors.DefaultSelector()
 	t0 = time.monotonic()
 	socks = []
@@ -75,8 +78,13 @@ silent() {
 	    s = socket.socket()
 	    s.bind((src, 0))
 	    s.connect(("127.0.0.1", port))
+	    if byte:
+	        s.sendall(b"\x16")
 	    socks.append(s)
 	    sel.register(s, selectors.EVENT_READ)
+	if ready:
+	    open(ready + ".tmp", "w").close()
+	    os.rename(ready + ".tmp", ready)
 	done = {}
 	while len(done) < n and time.monotonic() - t0 < limit:
 	    for k, _ in sel.select(0.1):
@@ -93,8 +101,9 @@ silent() {
 
 @test "--listen: the first connection of a new worker is closed at the handshake timeout" {
 	listen "${SRV[@]}" --handshake-timeout 1 -- true
-	# Three at once: at least two go to workers forked for them.
-	run silent 3
+	# Three at once: at least two go to workers forked for them.  A
+	# byte each, or the accept loop would close them itself.
+	SILENT_BYTE=1 run silent 3
 	[ "$status" -eq 0 ]
 	echo "$output"
 	[ "${#lines[@]}" -eq 3 ]
@@ -240,4 +249,155 @@ evil_certs() {
 	# Escaped as vis(3) would, GnuTLS's own \" of the DN included.
 	grep -qF 'subject="CN=x\\\"\r\ntlsfront: 10.9.9.9:1 sni=-' "$LOG"
 	grep -qF 'time=0.001s ok\r\n\033[2K\\\\" in=' "$LOG"
+}
+
+# workers: how many workers tlsfront's accept loop has now.
+workers() {
+	pgrep -P "$TF_PID" | wc -l
+}
+
+# stop_idle: SIGTERM once the accept loop is down to its spare workers
+# (16 at most are kept idle), and wait for it; its last line in $LOG says
+# how many connections it still counted as running.
+stop_idle() {
+	local i st=0
+	for i in $(seq 200); do
+		[ "$(workers)" -le 16 ] && break
+		sleep 0.05
+	done
+	kill -TERM "$TF_PID"
+	wait "$TF_PID" || st=$?
+	[ "$st" -eq 0 ]
+}
+
+@test "--listen: 200 silent connections hold no slot; a real client is served at once, theirs end at the handshake timeout" {
+	listen "${SRV[@]}" -v --handshake-timeout 2 --max-conns 100 -- \
+	    echo served
+	local res=$BATS_TEST_TMPDIR/silent
+	SILENT_READY=$BATS_TEST_TMPDIR/ready SILENT_MAX=20 \
+	    silent 200 127.0.0.2 >"$res" &
+	local att=$!
+	PIDS+=($att)
+	local i
+	for i in $(seq 200); do
+		[ -e "$BATS_TEST_TMPDIR/ready" ] && break
+		sleep 0.05
+	done
+	[ -e "$BATS_TEST_TMPDIR/ready" ]
+	echo "workers during the attack: $(workers)"
+	# While all 200 are open: alice from another address.
+	run curl -sS --http0.9 --max-time 10 --interface 127.0.0.3 \
+	    --cacert ca.pem "${alice[@]}" -w ' %{time_total}' \
+	    --resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/"
+	echo "alice: $output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = served ]
+	$PY -c 'import sys; sys.exit(float(sys.argv[1]) >= 1)' "${output##* }"
+	# Each attacker was closed once its deferral ran out (the handshake
+	# timeout, rounded up to a SYN-ACK retransmission: 3 s), by the
+	# accept loop, without a worker.
+	wait "$att"
+	sort "$res" | uniq -c
+	[ "$(wc -l <"$res")" -eq 200 ]
+	run grep -c open "$res"
+	[ "$output" = 0 ]
+	[ "$(grep -c '^tlsfront: 127\.0\.0\.2: nothing sent in 3 s: closed$' \
+	    "$LOG")" -eq 200 ]
+	# Every slot is free again.
+	stop_idle
+	[ "$(tail -n 1 "$LOG")" = "tlsfront: stopping: waiting for 0 connection(s)" ]
+}
+
+# hold N SRC: N connections as alice from SRC, each held until a line
+# arrives on stdin; then each says its line and prints the answer.
+hold_py() {
+	cat <<-'EOF'
+	import os, socket, ssl, sys, time
+	ctx = ssl.create_default_context(cafile="ca.pem")
+	ctx.load_cert_chain("client.pem", "client.key")
+	ctx.check_hostname = False
+	def conn(port, src):
+	    s = socket.create_connection(("127.0.0.1", port), timeout=10,
+	        source_address=(src, 0))
+	    return ctx.wrap_socket(s, server_hostname="localhost")
+	def closed(s):
+	    # Refused: end of file, or a reset for the byte it never read.
+	    try:
+	        return s.recv(10) == b""
+	    except ConnectionResetError:
+	        return True
+	def ask(t, line):
+	    t.sendall(line.encode() + b"\n")
+	    out = b""
+	    while True:
+	        b = t.recv(4096)
+	        if not b:
+	            return out.decode()
+	        out += b
+	EOF
+}
+
+@test "--max-conns-per-ip: one connection too many from an address is closed at once and logged" {
+	listen "${SRV[@]}" --max-conns-per-ip 2 -- sh -c 'read x; echo "got $x"'
+	run timeout 30 $PY -c "$(hold_py)
+port = int(sys.argv[1])
+a = conn(port, '127.0.0.2')
+b = conn(port, '127.0.0.2')
+# The third from 127.0.0.2: closed before any handshake.
+t0 = time.monotonic()
+try:
+    c = conn(port, '127.0.0.2')
+    ask(c, 'three')
+    sys.exit('third connection served')
+except (ssl.SSLError, ConnectionError, OSError):
+    pass
+took = time.monotonic() - t0
+assert took < 1, took
+# Another address is not affected.
+print(ask(conn(port, '127.0.0.3'), 'other'), end='')
+print(ask(a, 'one'), end='')
+# One slot of 127.0.0.2 is free again, once the loop has heard that
+# the worker is done (just after the client saw the end).
+for i in range(40):
+    try:
+        print(ask(conn(port, '127.0.0.2'), 'again'), end='')
+        break
+    except (ssl.SSLError, ConnectionError):
+        time.sleep(0.05)
+print(ask(b, 'two'), end='')" "$PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got other
+got one
+got again
+got two" ]
+	cat "$LOG"
+	grep -q '^tlsfront: 127\.0\.0\.2: over --max-conns-per-ip 2: refused$' "$LOG"
+}
+
+@test "--max-conns-per-ip: a flood from one address is logged once a second, not once per connection" {
+	listen "${SRV[@]}" --max-conns-per-ip 1 -- sh -c 'read x; echo "got $x"'
+	run timeout 30 $PY -c "$(hold_py)
+port = int(sys.argv[1])
+a = conn(port, '127.0.0.2')
+for i in range(50):
+    s = socket.create_connection(('127.0.0.1', port), timeout=5,
+        source_address=('127.0.0.2', 0))
+    s.sendall(b'x')
+    assert closed(s)
+    s.close()
+time.sleep(1.1)
+s = socket.create_connection(('127.0.0.1', port), timeout=5,
+    source_address=('127.0.0.2', 0))
+s.sendall(b'x')
+assert closed(s)
+print(ask(a, 'one'), end='')" "$PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got one" ]
+	cat "$LOG"
+	run grep -c 'over --max-conns-per-ip' "$LOG"
+	[ "$output" -ge 2 ]
+	[ "$output" -le 4 ]
+	grep -q 'refused (and [0-9]* more from any address since' "$LOG"
 }
