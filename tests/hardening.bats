@@ -401,3 +401,29 @@ print(ask(a, 'one'), end='')" "$PORT"
 	[ "$output" -le 4 ]
 	grep -q 'refused (and [0-9]* more from any address since' "$LOG"
 }
+
+# cipher_with PRIO: the cipher suite tlsfront chose for a gnutls-cli
+# client with priority string PRIO (a client that prefers the
+# CCM ciphers, which come last in tlsfront's own order).
+cipher_with() {
+	timeout 10 gnutls-cli --x509cafile ca.pem --x509certfile client.pem \
+	    --x509keyfile client.key --priority "$1" -p "$PORT" localhost \
+	    </dev/null 2>&1 | sed -n 's/^- Description: //p'
+}
+
+@test "the default priority has the server's cipher order, in TLS 1.2 and 1.3" {
+	listen "${SRV[@]}" -- echo ok
+	local out
+	out=$(cipher_with 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CCM:+CHACHA20-POLY1305:+AES-128-GCM')
+	echo "TLS 1.2: $out"
+	[[ "$out" == *"(AES-128-GCM)"* ]]
+	out=$(cipher_with 'NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-CCM:+CHACHA20-POLY1305:+AES-128-GCM')
+	echo "TLS 1.3: $out"
+	[[ "$out" == *"(AES-128-GCM)"* ]]
+	# The client's order stands with a --priority that does not say so.
+	kill "$TF_PID"
+	listen "${SRV[@]}" --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.3' -- echo ok
+	out=$(cipher_with 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CCM:+CHACHA20-POLY1305:+AES-128-GCM')
+	echo "TLS 1.2, client's order: $out"
+	[[ "$out" == *"(AES-128-CCM)"* ]]
+}
