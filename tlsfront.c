@@ -340,7 +340,8 @@ sd_fds(void)
  * A listening socket on spec.  A connection reaches accept(2) only once
  * its first bytes have arrived, or defer seconds after it was made
  * (TCP_DEFER_ACCEPT): a client that connects and sends nothing holds no
- * worker meanwhile, and the handshake timeout still applies after.
+ * worker meanwhile, and the accept loop closes it when the kernel hands
+ * it over silent (accept_loop()).
  */
 static int
 listen_on(const char *spec, int defer)
@@ -391,8 +392,9 @@ listen_on(const char *spec, int defer)
 		    sizeof defer) == -1)
 			log_warn("--listen %s: TCP_DEFER_ACCEPT", spec);
 		/*
-		 * The kernel's limit (somaxconn): connections that wait
-		 * for their first bytes count against it.
+		 * A backlog as long as the kernel allows (somaxconn):
+		 * connections that wait for their first bytes count
+		 * against it.
 		 */
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(fd, SOMAXCONN) == 0)
