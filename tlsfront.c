@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <argp.h>
 #include <errno.h>
@@ -48,7 +49,7 @@ extern char **environ;
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
 	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
 	"+AES-128-CCM:+AES-256-CCM:-MAC-ALL:+AEAD:" \
-	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA"
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:+DHE-RSA:%SERVER_PRECEDENCE"
 
 struct config {
 	struct tls_config tls;
@@ -58,6 +59,7 @@ struct config {
 	const char	*user;
 	unsigned	 idle_ms;
 	unsigned	 max_conns;
+	unsigned	 max_per_ip;	/* 0: no limit */
 	int		 verify_set;
 	int		 verbosity;
 	int		 use_syslog;
@@ -71,7 +73,7 @@ const char *argp_program_bug_address = NULL;
 enum {
 	OPT_CA = 256, OPT_CRL, OPT_VERIFY, OPT_PRIORITY, OPT_ALPN,
 	OPT_TICKET_KEY, OPT_NEW_TICKET_KEY, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
-	OPT_MAX_CONNS, OPT_SYSLOG, OPT_NO_SYSLOG,
+	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG,
 };
 
 static const struct argp_option options[] = {
@@ -113,6 +115,9 @@ static const struct argp_option options[] = {
 	    "Listen on ADDR:PORT, [IPv6]:PORT or *:PORT; repeatable", 4 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0,
 	    "At most N connections at once (default: 256)", 4 },
+	{ "max-conns-per-ip", OPT_MAX_PER_IP, "N", 0,
+	    "At most N of them from one IPv4 address or IPv6 /64; more "
+	    "are closed at once (default: 0, no limit)", 4 },
 	{ "user", 'u', "USER", 0,
 	    "Switch to USER after binding and loading keys", 4 },
 	{ NULL, 0, NULL, 0, "Logging:", 5 },
@@ -215,6 +220,12 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--max-conns: want 1 to 1000000, "
 			    "not \"%s\"", arg);
 		cfg->max_conns = v;
+		break;
+	case OPT_MAX_PER_IP:
+		if (parse_uint(arg, 0, 1000000, &v) == -1)
+			argp_error(state, "--max-conns-per-ip: want 0 to "
+			    "1000000, not \"%s\"", arg);
+		cfg->max_per_ip = v;
 		break;
 	case 'u':
 		cfg->user = arg;
@@ -325,8 +336,15 @@ sd_fds(void)
 	return (int)n;
 }
 
+/*
+ * A listening socket on spec.  A connection reaches accept(2) only once
+ * its first bytes have arrived, or defer seconds after it was made
+ * (TCP_DEFER_ACCEPT): a client that connects and sends nothing holds no
+ * worker meanwhile, and the accept loop closes it when the kernel hands
+ * it over silent (accept_loop()).
+ */
 static int
-listen_on(const char *spec)
+listen_on(const char *spec, int defer)
 {
 	struct addrinfo hints, *res, *ai;
 	char host[256];
@@ -370,8 +388,16 @@ listen_on(const char *spec)
 		if (wild && ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 			    sizeof zero);
+		if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
+		    sizeof defer) == -1)
+			log_warn("--listen %s: TCP_DEFER_ACCEPT", spec);
+		/*
+		 * A backlog as long as the kernel allows (somaxconn):
+		 * connections that wait for their first bytes count
+		 * against it.
+		 */
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 128) == 0)
+		    listen(fd, SOMAXCONN) == 0)
 			break;
 		e = errno;
 		close(fd);
@@ -412,17 +438,21 @@ log_conn(const struct tls_conn *c, int up, const char *peer,
 {
 	struct timespec t1;
 	double secs;
+	char sni[4 * sizeof c->sni], sub[1024];
 
 	if (log_verbosity < 2)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0->tv_sec) +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	/* The client chose both, the subject even when it failed. */
+	log_escape(sni, sizeof sni, c->sni);
+	log_escape(sub, sizeof sub, subject);
 	log_info("%s sni=%s %s %s %s verify=%s subject=\"%s\" in=%llu "
-	    "out=%llu time=%.3fs %s", peer, c->sni[0] ? c->sni : "-",
+	    "out=%llu time=%.3fs %s", peer, c->sni[0] ? sni : "-",
 	    up ? tls_protocol(c) : "-", up ? tls_cipher(c) : "-",
 	    !up ? "-" : gnutls_session_is_resumed(c->s) ? "resumed" : "new",
-	    c->verify, subject, (unsigned long long)c->bytes_in,
+	    c->verify, sub, (unsigned long long)c->bytes_in,
 	    (unsigned long long)c->bytes_out, secs, result);
 }
 
@@ -928,13 +958,99 @@ on_signal(int sig)
 #define WORKER_SPARE	16
 #define WORKER_CONNS	1000
 
+/*
+ * Where a connection comes from, for --max-conns-per-ip: an IPv4
+ * address (IPv4-mapped IPv6 included), or the /64 of an IPv6 address,
+ * since one host commonly has a whole /64 to itself.  family 0: from a
+ * UNIX socket or the like, which no limit applies to.
+ */
+struct source {
+	int		 family;
+	unsigned char	 a[8];
+};
+
 struct worker {
 	pid_t		 pid;
 	int		 ctl;		/* our end; -1: slot free */
 	int		 busy;
 	unsigned	 served;
 	unsigned	 gen;		/* of the credentials it was forked with */
+	struct source	 src;		/* of the connection, when busy */
 };
+
+static void
+source_of(const struct sockaddr_storage *ss, struct source *src)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	memset(src, 0, sizeof *src);
+	if (ss->ss_family == AF_INET) {
+		src->family = AF_INET;
+		memcpy(src->a, &sin->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		src->family = AF_INET;
+		memcpy(src->a, s6->sin6_addr.s6_addr + 12, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		src->family = AF_INET6;
+		memcpy(src->a, s6->sin6_addr.s6_addr, 8);
+	}
+}
+
+/* The numeric address of ss, escaped for the log. */
+static const char *
+addr_esc(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	char host[NI_MAXHOST];
+
+	if (getnameinfo((const struct sockaddr *)ss, sizeof *ss, host,
+	    sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
+		strcpy(host, "?");
+	return log_escape(buf, size, host);
+}
+
+/*
+ * Whether a connection from src would be one too many: it is closed at
+ * once, and logged, at most once a second with a count of the others,
+ * so that a flood of them cannot flood the log.
+ */
+static int
+over_limit(const struct worker *ws, unsigned nw, unsigned max,
+    const struct sockaddr_storage *ss, const struct source *src)
+{
+	static long long last;
+	static unsigned long quiet;
+	char esc[4 * NI_MAXHOST];
+	unsigned k, n = 0;
+	long long now;
+
+	if (max == 0 || src->family == 0)
+		return 0;
+	for (k = 0; k < nw && n < max; k++)
+		if (ws[k].ctl != -1 && ws[k].busy &&
+		    ws[k].src.family == src->family &&
+		    memcmp(ws[k].src.a, src->a, sizeof src->a) == 0)
+			n++;
+	if (n < max)
+		return 0;
+	now = tls_now_ms();
+	if (last != 0 && now - last < 1000) {
+		quiet++;
+		return 1;
+	}
+	addr_esc(ss, esc, sizeof esc);
+	if (quiet > 0)
+		log_warnx("%s: over --max-conns-per-ip %u: refused (and %lu "
+		    "more from any address since the last such line)", esc,
+		    max, quiet);
+	else
+		log_warnx("%s: over --max-conns-per-ip %u: refused", esc,
+		    max);
+	last = now;
+	quiet = 0;
+	return 1;
+}
 
 /*
  * The accept loop's own arrays, rewritten on every turn of the loop.
@@ -955,10 +1071,16 @@ worker_retire(struct worker *w)
 	w->busy = 0;
 }
 
-/* A new worker in a free slot of ws[0..nw), or NULL. */
+/*
+ * A new worker in a free slot of ws[0..nw), or NULL.  conn is the
+ * connection the loop holds, about to be passed to a worker: the new
+ * worker gets it by send_fd() like any other, and must not keep the
+ * copy the fork gave it, or the client would never see the connection
+ * closed.
+ */
 static struct worker *
 worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
-    const sigset_t *orig, const struct config *cfg,
+    int conn, const sigset_t *orig, const struct config *cfg,
     const struct tls_ctx *ctx, unsigned gen)
 {
 	struct worker *w = NULL;
@@ -989,9 +1111,14 @@ worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
 		/* A reload of the server is not for us. */
 		signal(SIGHUP, SIG_IGN);
 		sigprocmask(SIG_SETMASK, orig, NULL);
-		/* The others' ends: their end of file must reach them. */
+		/*
+		 * Every fd the loop owns: the others' ends, whose end of
+		 * file must reach them, and the connection, whose close
+		 * must reach the client.
+		 */
 		for (i = 0; i < nl; i++)
 			close(lfd[i]);
+		close(conn);
 		for (k = 0; k < nw; k++)
 			if (ws[k].ctl != -1)
 				close(ws[k].ctl);
@@ -1016,7 +1143,12 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 	struct sigaction sa;
 	struct tls_ctx fresh;
 	struct worker *ws, *w, **pw;
+	struct sockaddr_storage ss;
+	struct source src;
+	socklen_t sslen;
 	sigset_t block, orig;
+	char esc[4 * NI_MAXHOST];
+	int defer[LISTEN_MAX];
 	unsigned nw, busy = 0, idle, gen = 0, k, np;
 	pid_t pid;
 	char b;
@@ -1061,6 +1193,11 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 		r = fcntl(lfd[i], F_GETFL);
 		if (r == -1 || fcntl(lfd[i], F_SETFL, r | O_NONBLOCK) == -1)
 			fatal(EX_OSERR, "listening socket");
+		/* Ours (listen_on()), or systemd's DeferAcceptSec=. */
+		sslen = sizeof defer[i];
+		if (getsockopt(lfd[i], IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		    &defer[i], &sslen) == -1)
+			defer[i] = 0;
 	}
 	log_debug("accepting connections on %d socket(s)", nl);
 
@@ -1152,11 +1289,34 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 		for (i = 0; i < nl && busy < cfg->max_conns; i++) {
 			if (!(pfd[i].revents & POLLIN))
 				continue;
-			fd = accept4(lfd[i], NULL, NULL, SOCK_CLOEXEC);
+			sslen = sizeof ss;
+			fd = accept4(lfd[i], (struct sockaddr *)&ss, &sslen,
+			    SOCK_CLOEXEC);
 			if (fd == -1) {
 				if (errno != EAGAIN && errno != EINTR &&
 				    errno != ECONNABORTED)
 					log_warn("accept");
+				continue;
+			}
+			/*
+			 * Under TCP_DEFER_ACCEPT, a connection without a
+			 * byte to read was handed over because its deferral
+			 * ran out: silent for as long as the handshake may
+			 * take, it gets no worker.  One that has ended
+			 * already (end of file, reset) gets none either.
+			 */
+			if (defer[i] > 0 && (r = (int)recv(fd, &b, 1,
+			    MSG_PEEK | MSG_DONTWAIT)) <= 0) {
+				if (r == -1 && errno == EAGAIN)
+					log_info("%s: nothing sent in %d s: "
+					    "closed", addr_esc(&ss, esc,
+					    sizeof esc), defer[i]);
+				close(fd);
+				continue;
+			}
+			source_of(&ss, &src);
+			if (over_limit(ws, nw, cfg->max_per_ip, &ss, &src)) {
+				close(fd);
 				continue;
 			}
 			/* The most recently used idle worker, else a new one. */
@@ -1168,7 +1328,7 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 					    ws[k].served > w->served))
 						w = &ws[k];
 				if (w == NULL && (w = worker_new(ws, nw, lfd, nl,
-				    &orig, cfg, ctx, gen)) == NULL)
+				    fd, &orig, cfg, ctx, gen)) == NULL)
 					break;
 				if (send_fd(w->ctl, fd) == 0)
 					break;
@@ -1178,6 +1338,7 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 			if (w != NULL) {
 				w->busy = 1;
 				w->served++;
+				w->src = src;
 				busy++;
 			}
 		}
@@ -1248,7 +1409,8 @@ main(int argc, char *argv[])
 		conn = 0;
 	} else if (cfg.nlisten > 0) {
 		for (k = 0; k < cfg.nlisten; k++)
-			lfd[nl++] = listen_on(cfg.listen[k]);
+			lfd[nl++] = listen_on(cfg.listen[k],
+			    (int)(cfg.tls.handshake_ms + 999) / 1000);
 	} else {
 		fatalx(EX_USAGE, "no connection: fd 0 is not a connected "
 		    "socket, LISTEN_FDS is unset and there is no --listen");

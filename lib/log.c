@@ -40,10 +40,51 @@ log_init(const char *prog, int verbosity, int use_syslog)
 		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+const char *
+log_escape(char *buf, size_t size, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char e[5];
+	size_t n = 0, mark = 0, el;
+
+	if (size == 0)
+		return buf;
+	for (; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"')
+			el = snprintf(e, sizeof e, "\\%c", *p);
+		else if (*p == '\n')
+			el = snprintf(e, sizeof e, "\\n");
+		else if (*p == '\r')
+			el = snprintf(e, sizeof e, "\\r");
+		else if (*p == '\t')
+			el = snprintf(e, sizeof e, "\\t");
+		else if (*p < 0x20 || *p >= 0x7f)
+			el = snprintf(e, sizeof e, "\\%03o", *p);
+		else
+			el = snprintf(e, sizeof e, "%c", *p);
+		/* The last whole escape after which "..." would fit. */
+		if (n + 3 < size)
+			mark = n;
+		if (n + el >= size) {
+			n = mark;
+			if (n + 3 < size) {
+				memcpy(buf + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		memcpy(buf + n, e, el);
+		n += el;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 static void
 vlog(int pri, const char *tag, int err, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[2048];
+	size_t i;
 	int n;
 
 	n = vsnprintf(msg, sizeof msg, fmt, ap);
@@ -51,6 +92,14 @@ vlog(int pri, const char *tag, int err, const char *fmt, va_list ap)
 		return;
 	if (err && (size_t)n < sizeof msg)
 		snprintf(msg + n, sizeof msg - n, ": %s", strerror(err));
+	/*
+	 * One message, one line, whatever a caller passed unescaped: a
+	 * control character left is shown as '?' (log_escape() is the
+	 * way to show it).
+	 */
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
 	if (log_syslog)
 		syslog(pri, "%s%s", tag, msg);
 	else

@@ -3,6 +3,7 @@
 #define LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* 0 quiet, 1 default (warnings), 2 one line per connection, 3 debug. */
 extern int log_verbosity;
@@ -26,6 +27,19 @@ void	log_info(const char *, ...)
 /* At verbosity 3. */
 void	log_debug(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
+
+/*
+ * s, a NUL-ended string the client had a say in (a DN, the SNI name),
+ * escaped for a log line into buf (size bytes, NUL included) in the
+ * manner of vis(3): printable ASCII stays, except backslash and double
+ * quote, which get a backslash before them; newline, carriage return
+ * and tab become \n, \r and \t; every other byte (controls, DEL,
+ * non-ASCII) becomes \ooo, three octal digits (ESC is \033).  The
+ * result holds no control character and ends no quoted field: one
+ * event stays one line.  An escape is never cut: when buf is too small,
+ * the result ends with "..." after the last whole one.  Returns buf.
+ */
+const char *log_escape(char *buf, size_t size, const char *s);
 
 /* "prog: fatal: MSG: strerror(errno)", then exit(status). */
 _Noreturn void fatal(int status, const char *, ...)
