@@ -13,7 +13,7 @@ check="$demo bats netcat-openbsd socat mandoc clang libclang-rt-14-dev
 	python3-starlette python3-uvicorn python3-werkzeug
 	systemd softhsm2 p11-kit gnutls-bin openbsd-inetd stunnel4
 	libcurl4-gnutls-dev openssl procps psmisc jq iproute2"
-bench="$check nginx haproxy wrk hyperfine"
+bench="$check nginx haproxy wrk hyperfine testssl.sh"
 
 want=
 [ $# -gt 0 ] || set -- check
