@@ -427,3 +427,58 @@ cipher_with() {
 	echo "TLS 1.2, client's order: $out"
 	[[ "$out" == *"(AES-128-CCM)"* ]]
 }
+
+# commands: how many COMMANDs the workers of $TF_PID are running.
+commands() {
+	local w
+	for w in $(pgrep -P "$TF_PID"); do
+		pgrep -P "$w" || true
+	done | wc -l
+}
+
+@test "--listen + certcookie: 200 heads dripped a byte a second end at --head-timeout with 408; a real client is served at once; the slots come back" {
+	start_backend
+	listen "${SRV[@]}" -v --verify optional --max-conns 256 -- \
+	    "$CERTCOOKIE" --head-timeout 2 --connect "127.0.0.1:$BACKEND_PORT"
+	local res=$BATS_TEST_TMPDIR/drip ready=$BATS_TEST_TMPDIR/ready
+	timeout 120 $PY "$TOP/tests/drip.py" "$PORT" 200 127.0.0.2 ca.pem 20 \
+	    "$ready" >"$res" &
+	local att=$!
+	PIDS+=($att)
+	local i
+	for i in $(seq 1200); do
+		[ -e "$ready" ] && break
+		sleep 0.05
+	done
+	[ -e "$ready" ]
+	echo "certcookie processes during the attack: $(commands)"
+	# While all 200 heads are dripping: alice from another address.
+	run curl -sS --max-time 10 --interface 127.0.0.3 --cacert ca.pem \
+	    "${alice[@]}" -w '\n%{time_total}' \
+	    --resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/"
+	echo "alice: $output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"cert_der_sha256"'* ]]
+	$PY -c 'import sys; sys.exit(float(sys.argv[1]) >= 1)' "${lines[-1]}"
+	# Every dripper got 408 about 2 s after its first byte, then EOF.
+	wait "$att"
+	sort "$res" | uniq -c
+	[ "$(wc -l <"$res")" -eq 200 ]
+	[ "$(grep -c ' 408$' "$res")" -eq 200 ]
+	$PY - "$res" <<-'PY'
+	import sys
+	t = [float(l.split()[0]) for l in open(sys.argv[1])]
+	assert all(1.5 <= x < 6 for x in t), (min(t), max(t))
+	PY
+	# Every slot and every certcookie is free again.
+	for i in $(seq 100); do
+		[ "$(commands)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(commands)" -eq 0 ]
+	stop_idle
+	stop_backend
+	grep -v '^certcookie: ' "$LOG" | tail -n 3
+	[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
+	    "tlsfront: stopping: waiting for 0 connection(s)" ]
+}
