@@ -534,9 +534,6 @@ setup_values(void)
 		ck.fields_count++;
 	log_debug("cookie: %s", add.s ? add.s : "(none)");
 }
-static struct engine_cfg ecfg;
-static struct engine conn;
-
 static uint64_t
 now_ms(void)
 {
@@ -997,6 +994,8 @@ lower_dup(const char *s)
 int
 main(int argc, char *argv[])
 {
+	struct engine_cfg ecfg;
+	struct engine conn;
 	int idx, bfd, status, splice_ok;
 	struct stat st;
 	pid_t child;
@@ -1020,6 +1019,7 @@ main(int argc, char *argv[])
 	setup_values();
 
 	/* All memory the connection needs, allocated once. */
+	memset(&ecfg, 0, sizeof ecfg);
 	ecfg.ck = &ck;
 	ecfg.max_head = cfg.max_head;
 	ecfg.allow_connect = cfg.allow_connect;
