@@ -34,6 +34,9 @@
 #include "exits.h"
 #include "http1.h"
 #include "log.h"
+#include "net.h"
+#include "num.h"
+#include "spawn.h"
 
 #ifndef VERSION
 #define VERSION "0.1"
@@ -188,12 +191,8 @@ parse_size(struct argp_state *state, const char *opt, const char *arg,
     size_t min, size_t max)
 {
 	unsigned long long v;
-	char *end;
 
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v < min ||
-	    v > max)
+	if (num_parse(arg, min, max, &v) == -1)
 		argp_error(state, "%s: %s: must be a number from %zu to %zu",
 		    opt, arg, min, max);
 	return (size_t)v;
@@ -534,15 +533,6 @@ setup_values(void)
 		ck.fields_count++;
 	log_debug("cookie: %s", add.s ? add.s : "(none)");
 }
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The engine's notes. */
 static void
 engine_log(int level, const char *msg)
@@ -631,9 +621,7 @@ run_filter(struct engine *e, int splice_ok)
 static void
 nonblock(int fd)
 {
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+	if (net_nonblock(fd) == -1)
 		fatal(EX_OSERR, "fcntl");
 }
 
@@ -759,18 +747,18 @@ proxy_wait(struct engine *e, int bfd)
 	uint64_t qraw, praw;
 
 	proxy_slots(e, bfd, pfd, &qraw, &praw);
-	if (poll(pfd, NSLOTS, engine_wait_ms(e, now_ms())) == -1) {
+	if (poll(pfd, NSLOTS, engine_wait_ms(e, net_now_ms())) == -1) {
 		if (errno == EINTR)
 			return;
 		fatal(EX_OSERR, "poll");
 	}
 	if (pfd[CLIENT_IN].revents &&
-	    engine_read_client(e, qraw, now_ms()) == -1)
+	    engine_read_client(e, qraw, net_now_ms()) == -1)
 		fatal(EX_IOERR, "read from the client");
 	if (pfd[BACKEND_IN].revents &&
-	    engine_read_backend(e, praw, now_ms()) == -1)
+	    engine_read_backend(e, praw, net_now_ms()) == -1)
 		fatal(EX_IOERR, "read from the backend");
-	if (engine_expire(e, now_ms()))
+	if (engine_expire(e, net_now_ms()))
 		(void)shutdown(bfd, SHUT_RDWR);
 }
 
@@ -826,156 +814,62 @@ run_proxy(struct engine *e, int bfd)
 		proxy_wait(e, bfd);
 	}
 }
-/*
- * connect(2) on a non-blocking socket, waiting until the monotonic
- * time end (ms).  Returns 0, or -1 with errno (ETIMEDOUT at the end).
- */
+/* In COMMAND's process: its socket as stdin and stdout. */
 static int
-connect_wait(int fd, const struct sockaddr *sa, socklen_t len, uint64_t end)
+command_fds(void *arg)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	socklen_t elen = sizeof(int);
-	uint64_t now;
-	int err, r;
+	int fd = *(int *)arg;
 
-	if (connect(fd, sa, len) == 0)
-		return 0;
-	if (errno != EINPROGRESS && errno != EINTR)
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
 		return -1;
-	for (;;) {
-		now = now_ms();
-		if (now >= end) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		r = poll(&pfd, 1, end - now > INT_MAX ? INT_MAX :
-		    (int)(end - now));
-		if (r == 1)
-			break;
-		if (r == -1 && errno != EINTR)
-			return -1;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
-		return -1;
-	if (err) {
-		errno = err;
-		return -1;
-	}
 	return 0;
 }
 
 /*
- * Connect to HOST:PORT, [V6]:PORT or unix:PATH within --connect-timeout.
- * Returns fd or -1 (errno ETIMEDOUT when the time ran out).
+ * Run COMMAND on a socketpair.  Returns our end; *status gets 126 or 127
+ * when COMMAND could not be run.
+ */
+static int
+spawn(char **argv, int *status)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal(EX_OSERR, "socketpair");
+	if ((pid = spawn_run(argv, environ, command_fds, &sv[1])) == -1)
+		fatal(EX_OSERR, "fork");
+	close(sv[1]);
+	*status = 0;
+	if (pid == 0) {
+		log_warn("unable to run %s", argv[0]);
+		*status = spawn_status(errno);
+	}
+	return sv[0];
+}
+
+/*
+ * Connect to --connect within --connect-timeout.  Returns the fd, or -1
+ * (errno ETIMEDOUT when the time ran out).
  */
 static int
 connect_backend(const char *spec)
 {
-	struct addrinfo hints, *res, *ai;
-	char host[256], *port;
-	int fd = -1, err, one = 1;
-	uint64_t end = now_ms() + cfg.connect_timeout * 1000ull;
+	const char *port, *why;
+	char host[256];
+	int fd;
 
-	if (strncmp(spec, "unix:", 5) == 0) {
-		struct sockaddr_un sun;
-
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		if (strlen(spec + 5) >= sizeof sun.sun_path) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		strcpy(sun.sun_path, spec + 5);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0)) == -1)
-			fatal(EX_OSERR, "socket");
-		if (connect_wait(fd, (struct sockaddr *)&sun, sizeof sun,
-		    end) == -1) {
-			err = errno;
-			close(fd);
-			errno = err;
-			return -1;
-		}
-		return fd;
-	}
-	if (strlen(spec) >= sizeof host)
-		fatalx(EX_USAGE, "--connect: %s: too long", spec);
-	strcpy(host, spec);
-	port = strrchr(host, ':');
-	if (port == NULL || port[1] == '\0')
+	if (strncmp(spec, "unix:", 5) != 0 &&
+	    (net_hostport(spec, host, sizeof host, &port) == -1 ||
+	    *port == '\0'))
 		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
 		    spec);
-	*port++ = '\0';
-	if (host[0] == '[' && port[-2] == ']') {
-		port[-2] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	if ((err = getaddrinfo(host, port, &hints, &res)) != 0) {
-		log_warnx("%s: %s", spec, gai_strerror(err));
-		errno = EHOSTUNREACH;
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		if (connect_wait(fd, ai->ai_addr, ai->ai_addrlen, end) == 0) {
-			/* Requests leave whole: no Nagle delay. */
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof one);
-			break;
-		}
-		err = errno;
-		close(fd);
-		fd = -1;
-		errno = err;
-	}
-	freeaddrinfo(res);
+	fd = net_connect(spec, net_now_ms() + cfg.connect_timeout * 1000ull,
+	    &why);
+	if (fd == -1 && why != NULL)
+		log_warnx("%s: %s", spec, why);
 	return fd;
-}
-
-/*
- * Run COMMAND on a socketpair.  Returns our end; an exec failure is
- * reported through a close-on-exec pipe, as 126 or 127.
- */
-static int
-spawn(char **argv, pid_t *pid, int *status)
-{
-	int sv[2], ep[2], err = 0;
-	ssize_t n;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal(EX_OSERR, "socketpair");
-	if (pipe2(ep, O_CLOEXEC) == -1)
-		fatal(EX_OSERR, "pipe");
-	if ((*pid = fork()) == -1)
-		fatal(EX_OSERR, "fork");
-	if (*pid == 0) {
-		signal(SIGPIPE, SIG_DFL);
-		if (dup2(sv[1], 0) == -1 || dup2(sv[1], 1) == -1)
-			_exit(EX_OSERR);
-		execvp(argv[0], argv);
-		err = errno;
-		n = write(ep[1], &err, sizeof err);
-		(void)n;
-		_exit(err == ENOENT ? EX_NOTFOUND : EX_NOEXEC);
-	}
-	close(sv[1]);
-	close(ep[1]);
-	do
-		n = read(ep[0], &err, sizeof err);
-	while (n == -1 && errno == EINTR);
-	close(ep[0]);
-	*status = 0;
-	if (n == sizeof err) {
-		errno = err;
-		log_warn("unable to run %s", argv[0]);
-		*status = err == ENOENT ? EX_NOTFOUND : EX_NOEXEC;
-	}
-	return sv[0];
 }
 
 static char *
@@ -998,7 +892,6 @@ main(int argc, char *argv[])
 	struct engine conn;
 	int idx, bfd, status, splice_ok;
 	struct stat st;
-	pid_t child;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(argv[0], 1, 0);
@@ -1050,7 +943,7 @@ main(int argc, char *argv[])
 			    answer_now(1, 502);
 		}
 	} else {
-		bfd = spawn(cfg.cmd, &child, &status);
+		bfd = spawn(cfg.cmd, &status);
 		if (status) {
 			answer_now(1, 502);
 			return status;

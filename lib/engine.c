@@ -278,7 +278,8 @@ engine_expire(struct engine *e, uint64_t now)
 	engine_backend_gone(e);
 	e->rs.eof = 1;
 	if (e->rss == RS_HEAD) {
-		e->rs.r = e->rs.w;	/* a part of a head: not for the client */
+		/* A part of a head: not for the client. */
+		e->rs.r = e->rs.w;
 		exchange_owe(&e->x, 504, e->x.answered);
 	}
 	e->resp_t0 = 0;

@@ -74,7 +74,7 @@ struct engine {
 	/* Monotonic ms when each wait began, 0 when not waiting. */
 	uint64_t	 head_t0;	/* first byte of a request head */
 	uint64_t	 body_t0;	/* last client bytes inside a body */
-	uint64_t	 resp_t0;	/* last backend bytes, or request sent */
+	uint64_t	 resp_t0;	/* last backend bytes, or sent */
 };
 
 /* Feeder results, as bits. */
