@@ -314,24 +314,6 @@ static const struct argp argp = {
 	NULL, NULL, NULL,
 };
 
-/* --upgrade may name anything but h2c. */
-static void
-check_upgrade(const char *list)
-{
-	const char *p = list;
-
-	while (*p) {
-		size_t n = strcspn(p, ",");
-
-		if (n == 3 && strncasecmp(p, "h2c", 3) == 0)
-			fatalx(EX_USAGE, "--upgrade: h2c can never be allowed: "
-			    "its requests could not be rewritten");
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-}
-
 /* Add "NAME_SUFFIX=pct(value)" to a cookie list. */
 static void
 add_field(struct str *b, const char *suffix, const char *value)
@@ -903,7 +885,9 @@ main(int argc, char *argv[])
 		fatalx(EX_USAGE, "--connect and COMMAND exclude each other");
 	log_init(argv[0], cfg.verbose, 0);
 
-	check_upgrade(cfg.upgrade);
+	if (cookie_upgrade_check(cfg.upgrade) == -1)
+		fatalx(EX_USAGE, "--upgrade: h2c can never be allowed: "
+		    "its requests could not be rewritten");
 	if (cookie_cfg_init(&ck, cfg.name, cfg.header) == -1)
 		fatalx(EX_USAGE, "--name %s or --header %s: not a valid token",
 		    cfg.name, cfg.header ? cfg.header : "");
