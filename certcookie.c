@@ -53,6 +53,7 @@ struct config {
 	int		 no_cookie;
 	int		 reject_spoof;
 	size_t		 max_head;
+	size_t		 max_fields;
 	size_t		 max_value;
 	int		 allow_unverified;
 	const char	*upgrade;
@@ -71,6 +72,7 @@ static struct config cfg = {
 	.enc = CERT_ENC_BASE64URL,
 	.cert_env = "SSL_CLIENT_CERT",
 	.max_head = 65536,
+	.max_fields = HTTP1_MAX_FIELDS,
 	.max_value = 6144,
 	.upgrade = "websocket",
 	.head_timeout = 60,
@@ -115,6 +117,7 @@ enum {
 	O_MAX_HEADER, O_MAX_VALUE, O_ALLOW_UNVERIFIED, O_NO_ALLOW_UNVERIFIED,
 	O_UPGRADE, O_ALLOW_CONNECT, O_NO_ALLOW_CONNECT, O_QUIET,
 	O_HEAD_TIMEOUT, O_BODY_TIMEOUT, O_CONNECT_TIMEOUT, O_RESPONSE_TIMEOUT,
+	O_MAX_FIELDS,
 };
 
 static const struct argp_option options[] = {
@@ -158,6 +161,9 @@ static const struct argp_option options[] = {
 	    "Remove client copies silently (default)", 3 },
 	{ "max-header-bytes", O_MAX_HEADER, "N", 0,
 	    "Largest request head or trailer section (default 65536)", 3 },
+	{ "max-fields", O_MAX_FIELDS, "N", 0,
+	    "Most fields in a request head as forwarded, ours counted, or in "
+	    "a trailer section (default 100)", 3 },
 	{ "upgrade", O_UPGRADE, "LIST", 0,
 	    "Upgrade tokens forwarded, comma-separated (default websocket; "
 	    "never h2c)", 3 },
@@ -248,6 +254,10 @@ parse_opt(int key, char *arg, struct argp_state *state)
 		c->max_head = parse_size(state, "--max-header-bytes", arg, 256,
 		    16 << 20);
 		break;
+	case O_MAX_FIELDS:
+		c->max_fields = parse_size(state, "--max-fields", arg, 1,
+		    HTTP1_MAX_FIELDS_LIMIT);
+		break;
 	case O_MAX_VALUE:
 		c->max_value = parse_size(state, "--max-value-bytes", arg, 0,
 		    1 << 20);
@@ -309,8 +319,9 @@ static const struct argp argp = {
 	"standard input to standard output.  With one, it relays both "
 	"directions between standard input/output (the client) and the "
 	"backend.  Exit status: 0 clean end, 64 usage, 65 bad request, 66 "
-	"certificate unreadable, 69 backend unreachable, 70 internal, 71 "
-	"fork or exec, 74 I/O error, 126/127 COMMAND not executable/found.",
+	"certificate unreadable, 69 backend unreachable or faulty, 70 "
+	"internal, 71 fork or exec, 74 I/O error, 126/127 COMMAND not "
+	"executable/found.",
 	NULL, NULL, NULL,
 };
 
@@ -893,6 +904,7 @@ main(int argc, char *argv[])
 		    cfg.name, cfg.header ? cfg.header : "");
 	ck.upgrade = lower_dup(cfg.upgrade);
 	ck.reject_spoof = cfg.reject_spoof;
+	ck.max_fields = cfg.max_fields;
 	setup_values();
 
 	/* All memory the connection needs, allocated once. */

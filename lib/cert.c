@@ -28,10 +28,21 @@ static const char pem_end[] = "-----END CERTIFICATE-----";
  * GnuTLS, loaded on first use: reading and encoding a certificate needs
  * no X.509 library, and a process that only does that (certcookie
  * without --fields, exec'd once per connection) should not pay for
- * loading and initialising one.  A program linked with GnuTLS gets the
- * copy it already has.
+ * loading and initialising one.  A program linked with GnuTLS (tlsfront,
+ * dynamically or statically) gets the copy it already has through these
+ * weak references, which stay NULL in a program linked without it.
  */
 #define GNUTLS_SONAME	"libgnutls.so.30"
+
+#pragma weak gnutls_x509_crt_init
+#pragma weak gnutls_x509_crt_deinit
+#pragma weak gnutls_x509_crt_import
+#pragma weak gnutls_x509_crt_get_dn3
+#pragma weak gnutls_x509_crt_get_issuer_dn3
+#pragma weak gnutls_x509_crt_get_serial
+#pragma weak gnutls_x509_crt_get_activation_time
+#pragma weak gnutls_x509_crt_get_expiration_time
+#pragma weak gnutls_free
 
 static struct {
 	__typeof__(gnutls_x509_crt_init)		*crt_init;
@@ -54,6 +65,23 @@ cert_init(void)
 	if (state)
 		return state == 1 ? 0 : (errno = ENOSYS, -1);
 	state = -1;
+	if (gnutls_x509_crt_init && gnutls_x509_crt_deinit &&
+	    gnutls_x509_crt_import && gnutls_x509_crt_get_dn3 &&
+	    gnutls_x509_crt_get_issuer_dn3 && gnutls_x509_crt_get_serial &&
+	    gnutls_x509_crt_get_activation_time &&
+	    gnutls_x509_crt_get_expiration_time && &gnutls_free != NULL) {
+		g.crt_init = gnutls_x509_crt_init;
+		g.crt_deinit = gnutls_x509_crt_deinit;
+		g.crt_import = gnutls_x509_crt_import;
+		g.get_dn3 = gnutls_x509_crt_get_dn3;
+		g.get_issuer_dn3 = gnutls_x509_crt_get_issuer_dn3;
+		g.get_serial = gnutls_x509_crt_get_serial;
+		g.get_activation = gnutls_x509_crt_get_activation_time;
+		g.get_expiration = gnutls_x509_crt_get_expiration_time;
+		g.free = &gnutls_free;
+		state = 1;
+		return 0;
+	}
 	if ((h = dlopen(GNUTLS_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		errno = ENOSYS;
 		return -1;
@@ -390,14 +418,58 @@ cert_time_str(time_t t)
 	return strdup(buf);
 }
 
+/*
+ * The serial's DER content bytes (two's complement, big-endian) as
+ * mod_ssl's SSL_CLIENT_M_SERIAL, which is OpenSSL's i2a_ASN1_INTEGER()
+ * (also "openssl x509 -serial"): "-" when negative, then the magnitude
+ * in upper-case hex, two digits a byte, without leading zero bytes,
+ * "00" for zero.  0x00 -> "00", 0x0A -> "0A", 0x00 0x80 -> "80",
+ * 0xFB -> "-05".  A malloc'd string, or NULL (errno).
+ */
+static char *
+cert_serial_str(const unsigned char *b, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char m[64];
+	size_t i, o = 0;
+	int neg = n > 0 && (b[0] & 0x80), carry = 1;
+	char *s;
+
+	if (n > sizeof m) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* The magnitude of a negative number: invert, add one. */
+	for (i = n; i-- > 0;) {
+		m[i] = neg ? (unsigned char)(~b[i] + carry) : b[i];
+		if (neg)
+			carry = carry && m[i] == 0;
+	}
+	for (i = 0; i + 1 < n && m[i] == 0; i++)
+		continue;
+	if ((s = malloc(1 + 2 * (n - i) + 2 + 1)) == NULL)
+		return NULL;
+	if (neg)
+		s[o++] = '-';
+	if (i == n) {
+		s[o++] = '0';
+		s[o++] = '0';
+	}
+	for (; i < n; i++) {
+		s[o++] = hex[m[i] >> 4];
+		s[o++] = hex[m[i] & 15];
+	}
+	s[o] = '\0';
+	return s;
+}
+
 int
 cert_fields_get(const struct cert *c, struct cert_fields *f)
 {
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t d;
 	unsigned char serial[64];
-	size_t slen = sizeof(serial), i;
-	char *p;
+	size_t slen = sizeof(serial);
 	int ret, saved;
 
 	memset(f, 0, sizeof(*f));
@@ -419,19 +491,8 @@ cert_fields_get(const struct cert *c, struct cert_fields *f)
 
 	if ((ret = g.get_serial(crt, serial, &slen)) < 0)
 		goto gfail;
-	/*
-	 * The DER bytes of the serial, less the zero byte that only keeps
-	 * a positive number positive: mod_ssl prints 0x80 as "80".
-	 */
-	i = 0;
-	if (slen > 1 && serial[0] == 0 && serial[1] >= 0x80)
-		i = 1;
-	if ((f->serial = malloc(ENCODE_HEX_LEN(slen - i) + 1)) == NULL)
+	if ((f->serial = cert_serial_str(serial, slen)) == NULL)
 		goto fail;
-	encode_hex(f->serial, serial + i, slen - i);
-	for (p = f->serial; *p != '\0'; p++)
-		if (*p >= 'a' && *p <= 'f')
-			*p = (char)(*p - 'a' + 'A');
 
 	if ((f->v_start = cert_time_str(
 	    g.get_activation(crt))) == NULL)

@@ -21,7 +21,9 @@ struct cert {
  * Fields describing a certificate, as NUL-terminated strings the struct
  * owns (malloc'd); NULL when unknown.  Formats are mod_ssl's:
  * s_dn, i_dn  RFC 4514 distinguished names ("CN=alice,O=Example")
- * serial      upper-case hex, no separators ("0A1B")
+ * serial      upper-case hex of the magnitude, two digits a byte, no
+ *             leading zero byte, "-" first when negative ("0A1B",
+ *             "00", "-05"): OpenSSL's i2a_ASN1_INTEGER()
  * v_start, v_end  "Mmm dd hh:mm:ss yyyy GMT" ("Nov  7 03:04:05 2026 GMT")
  * sha256      lower-case hex of SHA-256 over the DER
  */
@@ -55,8 +57,10 @@ char	*cert_encode(const struct cert *c, enum cert_encoding enc,
 	    size_t *len);
 
 /*
- * Fill f from the certificate with GnuTLS.  Returns 0 or -1 (errno).
- * f is zeroed first; on failure it holds nothing.
+ * Fill f from the certificate with GnuTLS: the one computation of these
+ * fields, for certcookie --fields and tlsfront's SSL_CLIENT_* alike.
+ * Returns 0 or -1 (errno).  f is zeroed first; on failure it holds
+ * nothing.
  */
 int	cert_fields_get(const struct cert *c, struct cert_fields *f);
 

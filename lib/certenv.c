@@ -13,8 +13,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "cert.h"
 #include "certenv.h"
-#include "encode.h"
 
 extern char **environ;
 
@@ -170,40 +170,6 @@ setenv_pem(const char *name, const gnutls_datum_t *der)
 	return r;
 }
 
-/* OpenSSL's ASN1_TIME_print format, which mod_ssl exports. */
-static int
-setenv_time(const char *name, time_t t)
-{
-	char buf[ENCODE_TIME_LEN + 1];
-
-	if (encode_time(buf, t) == -1)
-		return -1;
-	return certenv_setstr(name, buf);
-}
-
-static int
-setenv_serial(gnutls_x509_crt_t crt)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	unsigned char ser[64];
-	char out[2 * sizeof ser + 1];
-	size_t len = sizeof ser, i, o = 0;
-
-	if (gnutls_x509_crt_get_serial(crt, ser, &len) < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	/* Leading zero octets only carry the DER sign; OpenSSL drops them. */
-	for (i = 0; i + 1 < len && ser[i] == 0; i++)
-		;
-	for (; i < len; i++) {
-		out[o++] = hex[ser[i] >> 4];
-		out[o++] = hex[ser[i] & 15];
-	}
-	out[o] = '\0';
-	return certenv_setstr("SSL_CLIENT_M_SERIAL", out);
-}
-
 static int
 setenv_sans(gnutls_x509_crt_t crt)
 {
@@ -244,16 +210,22 @@ int
 certenv_client(const gnutls_datum_t *chain, unsigned n)
 {
 	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t dn = { NULL, 0 };
+	struct cert c;
+	struct cert_fields f;
 	char name[64];
 	unsigned i;
 	int r = -1;
 
 	if (n == 0)
 		return 0;
+	/* The fields as certcookie --fields computes them. */
+	c.der = chain[0].data;
+	c.der_len = chain[0].size;
+	if (cert_fields_get(&c, &f) == -1)
+		return -1;
 	if (gnutls_x509_crt_init(&crt) < 0) {
 		errno = ENOMEM;
-		return -1;
+		goto fail;
 	}
 	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
 		errno = EINVAL;
@@ -266,49 +238,34 @@ certenv_client(const gnutls_datum_t *chain, unsigned n)
 		if (setenv_pem(name, &chain[i]) == -1)
 			goto fail;
 	}
-	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
-		if (setenv_datum("SSL_CLIENT_S_DN", &dn) == -1)
-			goto fail;
-		gnutls_free(dn.data);
-		dn.data = NULL;
-	}
-	if (gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) >= 0) {
-		if (setenv_datum("SSL_CLIENT_I_DN", &dn) == -1)
-			goto fail;
-		gnutls_free(dn.data);
-		dn.data = NULL;
-	}
-	if (setenv_serial(crt) == -1 ||
-	    setenv_time("SSL_CLIENT_V_START",
-	    gnutls_x509_crt_get_activation_time(crt)) == -1 ||
-	    setenv_time("SSL_CLIENT_V_END",
-	    gnutls_x509_crt_get_expiration_time(crt)) == -1 ||
+	if (certenv_setstr("SSL_CLIENT_S_DN", f.s_dn) == -1 ||
+	    certenv_setstr("SSL_CLIENT_I_DN", f.i_dn) == -1 ||
+	    certenv_setstr("SSL_CLIENT_M_SERIAL", f.serial) == -1 ||
+	    certenv_setstr("SSL_CLIENT_V_START", f.v_start) == -1 ||
+	    certenv_setstr("SSL_CLIENT_V_END", f.v_end) == -1 ||
 	    setenv_sans(crt) == -1)
 		goto fail;
 	r = 0;
 fail:
-	gnutls_free(dn.data);
-	gnutls_x509_crt_deinit(crt);
+	cert_fields_free(&f);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
 	return r;
 }
 
 int
 certenv_subject(const gnutls_datum_t *der, char *buf, size_t len)
 {
-	gnutls_x509_crt_t crt;
-	gnutls_datum_t dn;
-	int r = -1;
+	struct cert c;
+	struct cert_fields f;
 
-	if (len == 0 || gnutls_x509_crt_init(&crt) < 0)
+	c.der = der->data;
+	c.der_len = der->size;
+	if (len == 0 || cert_fields_get(&c, &f) == -1)
 		return -1;
-	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0 &&
-	    gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
-		snprintf(buf, len, "%.*s", (int)dn.size, (char *)dn.data);
-		gnutls_free(dn.data);
-		r = 0;
-	}
-	gnutls_x509_crt_deinit(crt);
-	return r;
+	snprintf(buf, len, "%s", f.s_dn);
+	cert_fields_free(&f);
+	return 0;
 }
 
 /* Numeric host and port of sa; IPv4-mapped IPv6 shown as IPv4. */

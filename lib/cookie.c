@@ -421,6 +421,7 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 	if (header)
 		snprintf(cfg->header_chain, sizeof cfg->header_chain,
 		    "%s-Chain", header);
+	cfg->max_fields = HTTP1_MAX_FIELDS;
 	return 0;
 }
 
@@ -562,7 +563,7 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 	struct {
 		const char *s;
 		size_t n;
-	} up = { NULL, 0 };
+	} rep = { NULL, 0 };	/* the line that replaces a dropped one */
 	/* iov() may extend the last iovec: keep its length to undo that. */
 	size_t last = niov ? out->iov[niov - 1].iov_len : 0;
 
@@ -625,14 +626,31 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 			drop = spoof = 1;
 			break;
 		case HTTP1_F_UPGRADE:
-			up.s = out->scratch + out->used;
+			rep.s = out->scratch + out->used;
 			r = filter_upgrade(cfg, f, out, &all);
 			if (r == -1)
 				goto full;
-			up.n = out->scratch + out->used - up.s;
+			rep.n = out->scratch + out->used - rep.s;
 			if (r > 0)
 				*upgraded = 1;
 			drop = !all;
+			break;
+		case HTTP1_F_TRANSFER_ENCODING:
+			/*
+			 * White space after the value: forwarded without,
+			 * for backends that keep it ("chunked " is not
+			 * chunked to Python's http.client).
+			 */
+			if (f->value + f->value_len == end - 2)
+				break;
+			rep.s = out->scratch + out->used;
+			if (put(out, f->name, f->name_len) == -1 ||
+			    put(out, ": ", 2) == -1 ||
+			    put(out, f->value, f->value_len) == -1 ||
+			    put(out, "\r\n", 2) == -1)
+				goto full;
+			rep.n = out->scratch + out->used - rep.s;
+			drop = 1;
 			break;
 		default:
 			if (field_named(f, cfg->header) ||
@@ -640,14 +658,14 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 				drop = spoof = 1;
 			break;
 		}
-		if (!drop || up.n)
+		if (!drop || rep.n)
 			nout++;
 		if (!drop)
 			continue;
 		iov(out, seg, f->line - seg);
-		if (up.n) {
-			iov(out, up.s, up.n);
-			up.n = 0;
+		if (rep.n) {
+			iov(out, rep.s, rep.n);
+			rep.n = 0;
 		}
 		seg = end;
 	}
@@ -655,7 +673,7 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 		r = COOKIE_SPOOF;
 		goto undo;
 	}
-	if (nout + (ckend > used) + cfg->fields_count > HTTP1_MAX_FIELDS) {
+	if (nout + (ckend > used) + cfg->fields_count > cfg->max_fields) {
 		r = COOKIE_TOO_MANY;
 		goto undo;
 	}

@@ -34,11 +34,14 @@ struct cookie_cfg {
 	/* Upgrade tokens forwarded, comma-separated, lower case. */
 	const char	*upgrade;
 	int		 reject_spoof;
+	/* Fields a rewritten head may hold (HTTP1_MAX_FIELDS by default). */
+	size_t		 max_fields;
 };
 
 /*
  * Fill cfg's name lists for cookie name NAME (1-40 bytes of token) and
- * header (NULL for none).  Returns 0, or -1 with errno EINVAL.
+ * header (NULL for none); max_fields gets HTTP1_MAX_FIELDS.  Returns 0,
+ * or -1 with errno EINVAL.
  */
 int	cookie_cfg_init(struct cookie_cfg *cfg, const char *name,
 	    const char *header);
@@ -69,16 +72,18 @@ struct cookie_out {
 #define COOKIE_OK	0
 #define COOKIE_SPOOF	1	/* a client copy, and cfg->reject_spoof */
 #define COOKIE_FULL	(-1)	/* out of iovecs or scratch: flush, retry */
-#define COOKIE_TOO_MANY	2	/* the output would exceed HTTP1_MAX_FIELDS */
+#define COOKIE_TOO_MANY	2	/* the output would exceed cfg->max_fields */
 
 /*
  * Append to out the iovecs of req rewritten (from req->line through the
  * empty line; req->skip bytes of leading empty lines are dropped).
  * Client Cookie pairs of ours, Client-Cert, Client-Cert-Chain, the
  * --header field and its -Chain, HTTP2-Settings, and Upgrade tokens not
- * in cfg->upgrade are removed; Cookie fields are merged into one,
- * "; "-joined, with cfg->add appended, placed last; cfg->fields follow.
- * The output may not hold more than HTTP1_MAX_FIELDS fields, so that it
+ * in cfg->upgrade are removed; a Transfer-Encoding field with white
+ * space after its value is forwarded without it; Cookie fields are
+ * merged into one, "; "-joined, with cfg->add appended, placed last;
+ * cfg->fields follow.
+ * The output may not hold more than cfg->max_fields fields, so that it
  * parses again here and in backends with that limit: COOKIE_TOO_MANY.
  * On COOKIE_FULL, COOKIE_SPOOF or COOKIE_TOO_MANY, out is left as it was.
  * *upgraded is set when an Upgrade field is forwarded.

@@ -36,12 +36,18 @@ int
 engine_init(struct engine *e, const struct engine_cfg *cfg)
 {
 	size_t rs_cap = cfg->max_head > 65536 ? cfg->max_head : 65536;
+	size_t nf = cfg->ck->max_fields;
+	/* A rewrite takes up to two iovecs a field, six more, and room. */
+	size_t rq_iov = FLOW_MAXIOV > 2 * nf + 16 ? FLOW_MAXIOV : 2 * nf + 16;
 
 	memset(e, 0, sizeof *e);
 	e->cfg = cfg;
-	if (flow_init(&e->rq, cfg->max_head + 64) == -1 ||
-	    flow_init(&e->rs, rs_cap) == -1)
+	if (flow_init(&e->rq, cfg->max_head + 64, rq_iov) == -1 ||
+	    flow_init(&e->rs, rs_cap, FLOW_MAXIOV) == -1)
 		return -1;
+	if ((e->req.fields = calloc(nf, sizeof *e->req.fields)) == NULL)
+		return -1;
+	e->req.max_fields = nf;
 	/* A rewritten head: at most the head's size twice, plus ours. */
 	e->out.cap = cfg->max_head * 2 + 1024;
 	if ((e->out.scratch = malloc(e->out.cap)) == NULL)
@@ -53,6 +59,9 @@ engine_init(struct engine *e, const struct engine_cfg *cfg)
 void
 engine_reset(struct engine *e)
 {
+	struct http1_field *fields;
+	size_t nf;
+
 	flow_reset(&e->rq);
 	flow_reset(&e->rs);
 	exchange_reset(&e->x);
@@ -61,10 +70,15 @@ engine_reset(struct engine *e)
 	e->rqs = RQ_HEAD;
 	body_end(&e->rqb);
 	e->last_len = 0;
+	/* The request's slices point into the last connection's bytes. */
+	fields = e->req.fields;
+	nf = e->req.max_fields;
 	memset(&e->req, 0, sizeof e->req);
+	e->req.fields = fields;
+	e->req.max_fields = nf;
 	e->out.iov = e->rq.iov;
 	e->out.niov = 0;
-	e->out.maxiov = FLOW_MAXIOV;
+	e->out.maxiov = e->rq.maxiov;
 	e->out.used = 0;
 	e->starved = 0;
 	e->rss = RS_HEAD;
@@ -308,9 +322,11 @@ engine_verdict(struct engine *e, int *shut_backend)
 	 * The client's EOF, or a refused request, becomes the backend's
 	 * EOF once everything before it is through.
 	 */
-	if (q->eof && inside_request(e))
+	if (q->eof && inside_request(e)) {
 		engine_refuse(e, 400, "end of input inside a request",
 		    e->rqs != RQ_HEAD);
+		return ENGINE_AGAIN;	/* the 400 may be due at once */
+	}
 	if (!q->shut && !flow_pending(q) && (e->rqs == RQ_STOP ||
 	    (q->eof && q->r == q->w)))
 		*shut_backend = q->shut = 1;

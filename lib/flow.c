@@ -15,12 +15,14 @@
 #define SPLICE_MAX	(1 << 20)
 
 int
-flow_init(struct flow *f, size_t cap)
+flow_init(struct flow *f, size_t cap, size_t maxiov)
 {
 	memset(f, 0, sizeof *f);
 	f->pp[0] = f->pp[1] = -1;
 	f->cap = cap;
-	if ((f->buf = malloc(cap)) == NULL)
+	f->maxiov = maxiov;
+	if ((f->buf = malloc(cap)) == NULL ||
+	    (f->iov = calloc(maxiov, sizeof *f->iov)) == NULL)
 		return -1;
 	flow_reset(f);
 	return 0;
@@ -46,7 +48,7 @@ flow_reset(struct flow *f)
 int
 flow_room(const struct flow *f)
 {
-	return f->niov + 8 < FLOW_MAXIOV;
+	return f->niov + 8 < f->maxiov;
 }
 
 void

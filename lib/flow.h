@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLOW_MAXIOV	1024
+#define FLOW_MAXIOV	1024	/* iovecs of a flow, unless more are asked */
 
 struct flow {
 	int		 in, out;	/* fds, -1 when none */
@@ -21,16 +21,19 @@ struct flow {
 	size_t		 cap, r, w;
 	int		 eof;		/* input ended */
 	int		 shut;		/* output shut down */
-	struct iovec	 iov[FLOW_MAXIOV];	/* queued output */
-	size_t		 iov_first, niov;
+	struct iovec	*iov;		/* queued output */
+	size_t		 iov_first, niov, maxiov;
 	uint64_t	 bytes;		/* bytes read */
 	int		 pp[2];		/* pipe for splice(2), or -1 */
 	int		 pipe_ok;	/* one may be made and used */
 	size_t		 inpipe;	/* bytes in it, not yet written */
 };
 
-/* Allocate a flow's buffer of cap bytes.  Returns 0, or -1 (errno). */
-int	flow_init(struct flow *f, size_t cap);
+/*
+ * Allocate a flow's buffer of cap bytes and its maxiov iovecs.  Returns
+ * 0, or -1 (errno).
+ */
+int	flow_init(struct flow *f, size_t cap, size_t maxiov);
 
 /*
  * Forget everything of a connection: bytes, queue, fds, end flags.  The

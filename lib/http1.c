@@ -112,8 +112,8 @@ bad(struct http1_req *req, int status, const char *why)
  */
 static int
 parse_fields(const char *buf, size_t len, size_t *off,
-    struct http1_field *fields, size_t *nfields, int *status,
-    const char **why)
+    struct http1_field *fields, size_t max_fields, size_t *nfields,
+    int *status, const char **why)
 {
 	size_t p = *off, n = 0;
 
@@ -173,7 +173,7 @@ parse_fields(const char *buf, size_t len, size_t *off,
 			vs++;
 		while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t'))
 			ve--;
-		if (n == HTTP1_MAX_FIELDS) {
+		if (n == max_fields) {
 			*why = "too many fields";
 			*status = 431;
 			return HTTP1_BAD;
@@ -355,8 +355,8 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 	req->minor = l[i + 7] - '0';
 	p += req->line_len;
 
-	r = parse_fields(buf, len, &p, req->fields, &req->nfields,
-	    &req->status, &req->why);
+	r = parse_fields(buf, len, &p, req->fields, req->max_fields,
+	    &req->nfields, &req->status, &req->why);
 	if (r == HTTP1_INCOMPLETE) {
 		if (len - start >= max_head)
 			return bad(req, 431, "request head too large");
@@ -384,15 +384,11 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 		case HTTP1_F_TRANSFER_ENCODING:
 			nte++;
 			/*
-			 * RFC 9112 drops white space after a value, but
-			 * Python's http.client keeps it: "chunked " is no
-			 * chunked there, and the body would be read as the
-			 * next request.  Ambiguous, so refused.
+			 * OWS around the value is no part of it (RFC 9110
+			 * 5.5), but Python's http.client keeps it after the
+			 * value: "chunked " is no chunked there.
+			 * cookie_rewrite() forwards the value trimmed.
 			 */
-			if (f->line[f->line_len - 3] == ' ' ||
-			    f->line[f->line_len - 3] == '\t')
-				return bad(req, 400,
-				    "white space after Transfer-Encoding");
 			if (parse_te(f->value, f->value_len, &chunked,
 			    &other) == -1)
 				return bad(req, 400,
@@ -457,11 +453,10 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 	 */
 	ext = i;
 	/*
-	 * Stricter than the RFC's BWS: nothing between the size and the
-	 * first ";", since Go's net/http, for one, refuses "6 ;x".
+	 * BWS before the first ";" too, as the grammar allows ("6 ;x"):
+	 * Go's net/http and llhttp refuse such a line, which only ends
+	 * that request; no backend reads another size from it.
 	 */
-	if (buf[i] != ';' && buf[i] != '\r')
-		return HTTP1_BAD;
 	for (;;) {
 		for (tok = i; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
 			continue;
@@ -525,14 +520,16 @@ more:
 
 int
 http1_parse_trailers(const char *buf, size_t len, size_t max,
-    struct http1_field *fields, size_t *nfields, const char **why)
+    struct http1_field *fields, size_t max_fields, size_t *nfields,
+    const char **why)
 {
 	size_t p = 0;
 	int r, status;
 
 	ctype_init();
 	*nfields = 0;
-	r = parse_fields(buf, len, &p, fields, nfields, &status, why);
+	r = parse_fields(buf, len, &p, fields, max_fields, nfields, &status,
+	    why);
 	if (r == HTTP1_INCOMPLETE) {
 		if (len >= max) {
 			*why = "trailer section too large";

@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP1_MAX_FIELDS	100	/* fields in a head or trailer section */
+#define HTTP1_MAX_FIELDS	100	/* default limit on fields (Apache) */
+#define HTTP1_MAX_FIELDS_LIMIT	10000	/* the largest limit a caller may set */
 #define HTTP1_MAX_CHUNK_EXT	4096	/* bytes of chunk extensions per line */
 
 #define HTTP1_INCOMPLETE	(-2)	/* need more bytes */
@@ -61,7 +62,8 @@ struct http1_req {
 	const char	*target;
 	size_t		 target_len;
 	int		 minor;		/* HTTP/1.minor: 0 or 1 */
-	struct http1_field fields[HTTP1_MAX_FIELDS];
+	struct http1_field *fields;	/* room for max_fields, caller's */
+	size_t		 max_fields;	/* up to HTTP1_MAX_FIELDS_LIMIT */
 	size_t		 nfields;
 	enum http1_body	 body;
 	uint64_t	 content_length;
@@ -72,16 +74,17 @@ struct http1_req {
 
 /*
  * Parse one request head (request line, fields, empty line) at the start
- * of buf[0..len).  last_len is the len of the previous call for the same
- * head that returned HTTP1_INCOMPLETE, else 0: it lets a head that
- * trickles in byte by byte cost linear time.  max_head caps the head
+ * of buf[0..len) into req, whose fields and max_fields the caller set.
+ * last_len is the len of the previous call for the same head that
+ * returned HTTP1_INCOMPLETE, else 0: it lets a head that trickles in
+ * byte by byte cost linear time.  max_head caps the head
  * (request line, fields and empty line, but not leading empty lines
  * before the request line, of which at most 8 pairs of CRLF are skipped).
  *
  * Returns the bytes consumed (skip + head), HTTP1_INCOMPLETE, or
  * HTTP1_BAD with req->status and req->why set: 431 when the head would
- * exceed max_head or HTTP1_MAX_FIELDS, 501 for a transfer coding other
- * than chunked alone, 505 for a version other than 1.0 and 1.1, 400 for
+ * exceed max_head or hold more than req->max_fields fields, 501 for a
+ * transfer coding other than chunked alone, 505 for a version other than 1.0 and 1.1, 400 for
  * every other fault (bare CR or LF, obs-fold, space before the colon,
  * CTL or NUL, CL with TE, several or malformed CL, TE in 1.0, several or
  * no Host in 1.1, ...).  Strict: anything ambiguous is HTTP1_BAD.
@@ -99,12 +102,14 @@ int	http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size);
 
 /*
  * Parse a trailer section (field lines then the empty line) at the start
- * of buf, with the rules of request fields, into fields[0..*nfields).
- * Returns the bytes consumed, HTTP1_INCOMPLETE (HTTP1_BAD once len
- * reaches max), or HTTP1_BAD.  *why is set on HTTP1_BAD.
+ * of buf, with the rules of request fields, into fields[0..*nfields),
+ * at most max_fields of them.  Returns the bytes consumed,
+ * HTTP1_INCOMPLETE (HTTP1_BAD once len reaches max), or HTTP1_BAD.
+ * *why is set on HTTP1_BAD.
  */
 int	http1_parse_trailers(const char *buf, size_t len, size_t max,
-	    struct http1_field *fields, size_t *nfields, const char **why);
+	    struct http1_field *fields, size_t max_fields, size_t *nfields,
+	    const char **why);
 
 struct http1_resp {
 	int		 minor;

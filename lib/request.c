@@ -37,7 +37,7 @@ forward_head(struct engine *e, int n)
 	/* The rewrite appends to the request stream's own queue. */
 	e->out.iov = f->iov;
 	e->out.niov = f->niov;
-	e->out.maxiov = FLOW_MAXIOV;
+	e->out.maxiov = f->maxiov;
 	r = cookie_rewrite(e->cfg->ck, req, &e->out, &up);
 	if (r == COOKIE_FULL) {
 		if (f->niov > 0)
@@ -124,7 +124,7 @@ trailers(struct engine *e)
 	int n;
 
 	n = http1_parse_trailers(f->buf + f->r, f->w - f->r,
-	    e->cfg->max_head, e->req.fields, &nf, &why);
+	    e->cfg->max_head, e->req.fields, e->req.max_fields, &nf, &why);
 	if (n == HTTP1_INCOMPLETE)
 		return STEP_HUNGRY;
 	if (n < 0) {

@@ -38,7 +38,7 @@ switched(struct engine *e, unsigned flags)
 	exchange_answered(&e->x);
 	if (!(flags & EXCHANGE_UPGRADE)) {
 		note(e, 1, "101 without an Upgrade request: closing");
-		e->status = EX_PROTOCOL;
+		e->status = EX_UNAVAILABLE;
 		e->rss = RS_CLOSE;
 		exchange_halt(&e->x);
 		e->rs.eof = 1;

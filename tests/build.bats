@@ -14,3 +14,11 @@ load common
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Chain verification output: Verified"* ]]
 }
+
+# certcookie loads GnuTLS only for --fields (lib/cert.c, the code that
+# also gives tlsfront's SSL_CLIENT_* with the GnuTLS it is linked with).
+@test "certcookie does not link GnuTLS" {
+	run ldd "$CERTCOOKIE"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *libgnutls* ]]
+}

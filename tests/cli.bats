@@ -35,7 +35,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 	run "$CERTCOOKIE" --help
 	[ "$status" -eq 0 ]
 	for o in name encoding cert-env cert-file chain fields header \
-	    no-cookie reject-spoof max-header-bytes max-value-bytes \
+	    no-cookie reject-spoof max-header-bytes max-fields max-value-bytes \
 	    allow-unverified upgrade allow-connect connect verbose; do
 		[[ "$output" == *"--$o"* ]] || { echo "missing --$o"; false; }
 	done
@@ -52,6 +52,10 @@ sha() { sha256sum | cut -d' ' -f1; }
 	[[ "$stderr" == *"h2c"* ]]
 	run -64 --separate-stderr "$CERTCOOKIE" --no-cookie
 	run -64 --separate-stderr "$CERTCOOKIE" --max-header-bytes 12x
+	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 0
+	[[ "$stderr" == *"--max-fields"* ]]
+	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 10001
+	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 5x
 	run -64 --separate-stderr "$CERTCOOKIE" --name 'a b'
 	run -64 --separate-stderr "$CERTCOOKIE" --connect 127.0.0.1:1 -- cat
 }
@@ -126,6 +130,21 @@ sha() { sha256sum | cut -d' ' -f1; }
 	[ "$(cookie CERT_VERIFY "$BATS_TEST_TMPDIR/out")" = SUCCESS ]
 }
 
+# mod_ssl's SSL_CLIENT_M_SERIAL is what openssl x509 -serial prints.
+@test "--fields: CERT_SERIAL is openssl's serial: 0, 10, 20 bytes with the top bit set, negative" {
+	local s want c=$BATS_TEST_TMPDIR/s.pem
+	for s in 0 10 0x8102030405060708090a0b0c0d0e0f1011121314 -5; do
+		openssl req -x509 -new -key "$PKI/client.key" -subj /CN=s \
+		    -days 10 -set_serial "$s" -out "$c" 2>/dev/null
+		want=$(openssl x509 -in "$c" -noout -serial)
+		want=${want#serial=}
+		"$CERTCOOKIE" --fields --cert-file "$c" <"$GET" >"$BATS_TEST_TMPDIR/out"
+		[ "$(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out")" = "$want" ] ||
+		    { echo "$s: $(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out"), openssl $want"; false; }
+	done
+	[ "$want" = -05 ]
+}
+
 @test "--fields without a certificate takes stunnel's SSL_CLIENT_DN" {
 	SSL_CLIENT_DN='CN=bob,O=Ex' SSL_CLIENT_I_DN='CN=CA' "$CERTCOOKIE" --fields <"$GET" >"$BATS_TEST_TMPDIR/out"
 	[ "$(cookie CERT_S_DN "$BATS_TEST_TMPDIR/out")" = "CN%3Dbob%2CO%3DEx" ]
@@ -184,6 +203,45 @@ sha() { sha256sum | cut -d' ' -f1; }
 	run -0 "$CERTCOOKIE" --max-header-bytes 600 <"$BATS_TEST_TMPDIR/in"
 }
 
+# fields N FILE: a GET of N fields, Host and N-1 short ones, then /next.
+fields() {
+	$PY - "$1" "$2" <<'PY'
+import sys
+n = int(sys.argv[1])
+with open(sys.argv[2], "wb") as f:
+    f.write(b"GET / HTTP/1.1\r\nHost: a\r\n")
+    f.write(b"".join(b"X-%d: %d\r\n" % (i, i) for i in range(1, n)))
+    f.write(b"\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+PY
+}
+
+@test "--max-fields: 103 fields are 431 by default, forwarded under --max-fields 200" {
+	fields 103 "$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" --max-header-bytes 200000 <"$BATS_TEST_TMPDIR/in"
+	[ -z "$output" ]
+	[[ "$stderr" == *"431 too many fields"* ]]
+	"$CERTCOOKIE" --max-header-bytes 200000 --max-fields 200 \
+	    --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c '^X-[0-9]*: ' "$BATS_TEST_TMPDIR/out")" -eq 102 ]
+	grep -q '^X-102: 102'$'\r''$' "$BATS_TEST_TMPDIR/out"
+	grep -q '^Cookie: CERT=' "$BATS_TEST_TMPDIR/out"
+	grep -q '^GET /next ' "$BATS_TEST_TMPDIR/out"
+	# Ours counts: 199 fields and ours are 200, 200 and ours too many.
+	fields 199 "$BATS_TEST_TMPDIR/in"
+	run -0 "$CERTCOOKIE" --max-fields 200 --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in"
+	fields 200 "$BATS_TEST_TMPDIR/in"
+	run -0 "$CERTCOOKIE" --max-fields 200 <"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" --max-fields 200 --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in"
+	[[ "$stderr" == *"431 too many fields with ours"* ]]
+	# The largest limit, with ours.
+	fields 9999 "$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" --max-header-bytes 1000000 --max-fields 10000 \
+	    --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	[ "$(grep -c '^X-[0-9]*: ' "$BATS_TEST_TMPDIR/out")" -eq 9998 ]
+	grep -q '^Cookie: CERT=' "$BATS_TEST_TMPDIR/out"
+	grep -q '^GET /next ' "$BATS_TEST_TMPDIR/out"
+}
+
 @test "CONNECT is refused unless --allow-connect" {
 	printf 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
 	run -65 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
@@ -221,6 +279,17 @@ PY
 	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
 	"$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
 	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "chunk extensions with BWS around ; and = pass; a bare LF still ends the stream" {
+	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n3; a = "b"\t;c\r\nabc\r\n0 ; d =e\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	run -0 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
+	"$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+	printf 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr "$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in"
+	[[ "$output" != *hello* && "$output" != */next* ]]
+	[[ "$stderr" == *"chunk size line"* ]]
 }
 
 @test "a Cookie field in the trailers ends the stream: exit 65" {

@@ -68,6 +68,17 @@ seen() { grep -cx "$1" "$BLOG" || true; }
 	[[ "$stderr" == *"end of input inside a request"* ]]
 }
 
+@test "the client ends inside a request after the earlier response came: the 400 still goes" {
+	fault keepopen
+	printf "${GET}" >"$REQ"
+	printf "GET /b HT" >"$BATS_TEST_TMPDIR/then"
+	client --then "$BATS_TEST_TMPDIR/then" -- --connect "127.0.0.1:$FAULT_PORT"
+	[ "$(q .exit)" = 65 ]
+	[ "$(q '.responses | length')" = 2 ]
+	[ "$(q '.responses[1].status')" = 400 ]
+	[ "$secs" -lt 5000 ]
+}
+
 @test "the client ends inside a head: 65 at once, the backend is released" {
 	fault keepopen
 	printf "${GET}GET /b HTTP/1.1\r\nHost: a\r\nCookie: x=1" >"$REQ"

@@ -182,10 +182,19 @@ error_case() {
 	    --connect "127.0.0.1:$BACKEND_PORT"
 }
 
-# http.server keeps the space: to it this body would be the next request.
-@test "400 for Transfer-Encoding: chunked with a trailing space" {
-	error_case 400 $'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked \r\n\r\n2e\r\nGET / HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n\r\n0\r\n\r\n' \
-	    --connect "127.0.0.1:$BACKEND_PORT"
+# http.server keeps the space: to it "chunked " is not chunked, and the
+# body would be the next request.  It gets "chunked", and reads a body.
+@test "Transfer-Encoding: chunked with a trailing space reaches http.server as chunked" {
+	printf 'POST /1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked \t\r\n\r\n2e\r\nGET / HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n\r\n0\r\n\r\n' >"$REQ"
+	printf 'GET /2 HTTP/1.1\r\nHost: a\r\n\r\n' >>"$REQ"
+	client -- --connect "127.0.0.1:$BACKEND_PORT"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '[.responses[].json.path] | join(",")')" = /1,/2 ]
+	[ "$(q '.responses[0].json.body_len')" = 46 ]
+	[ "$(q '.responses[0].json.headers[] | select(.[0] ==
+	    "Transfer-Encoding") | .[1]')" = chunked ]
+	[ "$(q '[.responses[].json.cert_der_sha256] | unique | join(",")')" = "$CERT_SHA" ]
 }
 
 @test "400 for obs-fold, through nc" {
@@ -230,6 +239,17 @@ error_case() {
 	# No response of the backend to /2 or /3.
 	run grep -c -e '"/2"' -e '"/3"' -e evil "$RAW"
 	[ "$output" = 0 ]
+}
+
+# The response follower reads the chunks: else it stops following, and
+# the 400 owed after the response never comes.
+@test "a chunked response with BWS in its chunk extensions: the 400 after it arrives" {
+	printf 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' >"$REQ"
+	client -- -- sh -c 'sed -n "/^\r$/q"; printf "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a = b\r\nhello\r\n0 ;c\r\n\r\n"; exec cat >/dev/null'
+	echo "$output"
+	[ "$(q .exit)" = 65 ]
+	[ "$(q '[.responses[].status] | join(",")')" = 200,400 ]
+	[ "$(q '.responses[0].body')" = hello ]
 }
 
 @test "CONNECT is answered 405 by certcookie, never forwarded" {
@@ -333,6 +353,40 @@ error_case() {
 	[ "$(q '[.responses[].status] | join(",")')" = 426,200,200 ]
 	[ "$(q '.responses[1].json.cookie | join("|")')" = "a=1; CERT=$CERT_B64" ]
 	[ "$(q '.responses[2].json.cookie | join("|")')" = "CERT=$CERT_B64" ]
+}
+
+# A 101 nobody asked for opens no tunnel: the client's next bytes would
+# reach the backend unchecked.  Exit 69, a faulty backend, as documented
+# (not 76, which tlsfront, exiting with certcookie's status, uses for a
+# failed handshake).
+@test "a 101 to a request without Upgrade: closed, no tunnel, exit 69" {
+	local got=$BATS_TEST_TMPDIR/got
+	printf 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\n' >"$REQ"
+	printf 'GET /evil HTTP/1.1\r\nHost: a\r\nCookie: CERT=evil\r\n\r\n' >"$REQ.2"
+	client --then "$REQ.2" -- -- $PY -c '
+import os, sys
+b = b""
+while b"\r\n\r\n" not in b:
+    d = os.read(0, 65536)
+    if not d:
+        break
+    b += d
+os.write(1, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+         b"Upgrade: websocket\r\n\r\n")
+while True:
+    d = os.read(0, 65536)
+    if not d:
+        break
+    b += d
+open(sys.argv[1], "wb").write(b)
+' "$got"
+	echo "$output $stderr"
+	[ "$(q .exit)" = 69 ]
+	[ "$(q '.responses[0].status')" = 101 ]
+	[[ "$stderr" == *"101 without an Upgrade request"* ]]
+	grep -q '^GET /1 ' "$got"
+	run grep -c -e evil -e /evil "$got"
+	[ "$output" = 0 ]
 }
 
 @test "a large spliced response, another one, then the client's EOF: both arrive" {

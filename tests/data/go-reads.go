@@ -27,6 +27,7 @@ type seen struct {
 type conn struct {
 	mu   sync.Mutex
 	reqs []seen
+	err  string // a body Go refused to read: the connection ends there
 }
 
 type key struct{}
@@ -43,7 +44,7 @@ func main() {
 		},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c := r.Context().Value(key{}).(*conn)
-			b, _ := io.ReadAll(r.Body)
+			b, berr := io.ReadAll(r.Body)
 			s := seen{Method: latin1(r.Method),
 				URL: latin1(r.RequestURI), Body: len(b),
 				Certs: []string{}}
@@ -58,6 +59,9 @@ func main() {
 			}
 			c.mu.Lock()
 			c.reqs = append(c.reqs, s)
+			if berr != nil && c.err == "" {
+				c.err = "body: " + berr.Error()
+			}
 			c.mu.Unlock()
 			w.Header().Set("X-Seen", "1")
 			io.WriteString(w, "ok")
@@ -88,6 +92,9 @@ func main() {
 				e = line
 				break
 			}
+		}
+		if e == nil && st.err != "" {
+			e = st.err
 		}
 		reqs := st.reqs
 		if reqs == nil {

@@ -21,6 +21,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct cookie_cfg cfg, cfg2;
 static struct http1_req in, out2, out3, again;
+static struct http1_field in_f[HTTP1_MAX_FIELDS], out2_f[HTTP1_MAX_FIELDS],
+    out3_f[HTTP1_MAX_FIELDS], again_f[HTTP1_MAX_FIELDS];
 static struct iovec iov[4 * HTTP1_MAX_FIELDS];
 static char scratch[2 * MAXHEAD], head[4 * MAXHEAD], head2[4 * MAXHEAD];
 
@@ -31,6 +33,15 @@ static char scratch[2 * MAXHEAD], head[4 * MAXHEAD], head2[4 * MAXHEAD];
 		abort();						\
 	}								\
 } while (0)
+
+/* req emptied, with room for HTTP1_MAX_FIELDS fields in f. */
+static void
+reset(struct http1_req *req, struct http1_field *f)
+{
+	memset(req, 0, sizeof(*req));
+	req->fields = f;
+	req->max_fields = HTTP1_MAX_FIELDS;
+}
 
 static int
 same(const char *a, size_t an, const char *b, size_t bn)
@@ -76,7 +87,8 @@ body_len(const struct http1_req *req, const char *buf, size_t len)
 			return -1;
 		p += 2;
 	}
-	n = http1_parse_trailers(buf + p, len - p, MAXHEAD, tf, &nf, &why);
+	n = http1_parse_trailers(buf + p, len - p, MAXHEAD, tf,
+	    HTTP1_MAX_FIELDS, &nf, &why);
 	if (n < 0)
 		return -1;
 	for (i = 0; i < nf; i++)
@@ -118,6 +130,7 @@ static int
 touched(const struct http1_field *f)
 {
 	return f->kind == HTTP1_F_COOKIE || f->kind == HTTP1_F_UPGRADE ||
+	    f->kind == HTTP1_F_TRANSFER_ENCODING ||
 	    f->kind == HTTP1_F_CLIENT_CERT ||
 	    f->kind == HTTP1_F_CLIENT_CERT_CHAIN ||
 	    f->kind == HTTP1_F_HTTP2_SETTINGS;
@@ -137,7 +150,7 @@ check_head(const struct http1_req *req, const char *h, size_t hn)
 	size_t i, j, ncookie = 0;
 	int n, up;
 
-	memset(&out2, 0, sizeof(out2));
+	reset(&out2, out2_f);
 	n = http1_parse_request(h, hn, 0, sizeof(head), &out2);
 	if (n == HTTP1_BAD && out2.status == 431 &&
 	    req->nfields == HTTP1_MAX_FIELDS)
@@ -177,6 +190,10 @@ check_head(const struct http1_req *req, const char *h, size_t hn)
 		REQUIRE(f->kind != HTTP1_F_CLIENT_CERT);
 		REQUIRE(f->kind != HTTP1_F_CLIENT_CERT_CHAIN);
 		REQUIRE(f->kind != HTTP1_F_HTTP2_SETTINGS);
+		/* No white space after a Transfer-Encoding value. */
+		if (f->kind == HTTP1_F_TRANSFER_ENCODING)
+			REQUIRE(f->value + f->value_len ==
+			    f->line + f->line_len - 2);
 		if (f->kind == HTTP1_F_UPGRADE) {
 			/* Only websocket tokens are forwarded. */
 			v = f->value;
@@ -255,7 +272,7 @@ check_noadd(const struct http1_req *req)
 		memcpy(head2 + n, o.iov[i].iov_base, o.iov[i].iov_len);
 		n += o.iov[i].iov_len;
 	}
-	memset(&out3, 0, sizeof(out3));
+	reset(&out3, out3_f);
 	r = http1_parse_request(head2, n, 0, sizeof(head2), &out3);
 	if (r == HTTP1_BAD && out3.status == 431 &&
 	    req->nfields == HTTP1_MAX_FIELDS)
@@ -311,13 +328,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg2.upgrade = "websocket";
 	}
 	while (off < size) {
-		memset(&in, 0, sizeof(in));
+		reset(&in, in_f);
 		n = http1_parse_request(buf + off, size - off, 0, MAXHEAD, &in);
 		if (n < 0)
 			break;
 		/* The same head parses to the same answer incrementally. */
 		if (n > 1) {
-			memset(&again, 0, sizeof(again));
+			reset(&again, again_f);
 			r = http1_parse_request(buf + off, (size_t)n - 1,
 			    (size_t)n / 2, MAXHEAD, &again);
 			REQUIRE(r == HTTP1_INCOMPLETE);

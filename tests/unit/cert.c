@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "cert.h"
+#include "certenv.h"
 #include "encode.h"
 #include "unit.h"
 
@@ -96,20 +97,53 @@ line_after(const char *text, const char *key)
 }
 
 /*
+ * Serials: NAME and the openssl -set_serial argument of serial-NAME.pem.
+ * certtool refuses 0 and a 20-byte serial with the top bit set; it
+ * writes "serial = 0x80" as the one DER byte 0x80, a negative number
+ * (serial-raw80.pem).
+ */
+static const char *const serials[][2] = {
+	{ "zero", "0" },
+	{ "ten", "10" },
+	{ "top", "0x80" },
+	{ "twenty", "0x8102030405060708090a0b0c0d0e0f1011121314" },
+	{ "twenty7f", "0x7f02030405060708090a0b0c0d0e0f1011121314" },
+	{ "neg", "-5" },
+	{ "neg256", "-256" },
+};
+
+/*
  * tests/pki.sh, plus odd.pem: serial 128 (a DER sign byte), a one-digit
- * day and a comma in the subject, signed by the same CA.
+ * day and a comma in the subject, signed by the same CA; and the
+ * serial-*.pem certificates of serials[] and serial-raw80.pem.
  */
 static void
 make_pki(void)
 {
-	unit_pki(pki,
-	    "{ [ -s odd.pem ] || { printf '%s\\n' 'cn = \"bob\"' "
+	char cmd[4096];
+	size_t i, n;
+
+	n = (size_t)snprintf(cmd, sizeof(cmd),
+	    "{ [ -s odd.pem ] || { printf '%%s\\n' 'cn = \"bob\"' "
 	    "'organization = \"Example, Inc.\"' 'serial = 128' "
 	    "'activation_date = \"2026-11-07 03:04:05\"' "
 	    "'expiration_date = \"2030-01-02 23:59:59\"' > odd.tmpl && "
 	    "certtool --generate-certificate --load-privkey client.key "
 	    "--load-ca-certificate ca.pem --load-ca-privkey ca.key "
-	    "--template odd.tmpl --outfile odd.pem 2>/dev/null; }; }");
+	    "--template odd.tmpl --outfile odd.pem 2>/dev/null; }; } && "
+	    "{ [ -s serial-raw80.pem ] || { printf '%%s\\n' 'cn = \"raw\"' "
+	    "'serial = 0x80' 'expiration_days = 3650' > raw80.tmpl && "
+	    "certtool --generate-certificate --load-privkey client.key "
+	    "--load-ca-certificate ca.pem --load-ca-privkey ca.key "
+	    "--template raw80.tmpl --outfile serial-raw80.pem "
+	    "2>/dev/null; }; }");
+	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++)
+		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n,
+		    " && { [ -s serial-%s.pem ] || openssl req -x509 -new "
+		    "-key ca.key -subj /CN=serial-%s -days 3650 -set_serial %s "
+		    "-out serial-%s.pem 2>/dev/null; }", serials[i][0],
+		    serials[i][0], serials[i][1], serials[i][0]);
+	unit_pki(pki, cmd);
 }
 
 static void
@@ -342,12 +376,34 @@ test_encode(void)
 	free(der);
 }
 
-/* Fields of NAME.pem against certtool -i and openssl x509. */
+/* The value of NAME in certenv_envp(), the last one; NULL if none. */
+static const char *
+certenv_get(const char *name)
+{
+	char **e = certenv_envp();
+	size_t n = strlen(name), i, last = 0;
+	int found = 0;
+
+	for (i = 0; e != NULL && e[i] != NULL; i++)
+		if (strncmp(e[i], name, n) == 0 && e[i][n] == '=') {
+			last = i;
+			found = 1;
+		}
+	return found ? e[last] + n + 1 : NULL;
+}
+
+/*
+ * Fields of NAME.pem against certtool -i and openssl x509, from
+ * cert_fields_get() (certcookie --fields) and certenv_client()
+ * (tlsfront's SSL_CLIENT_*).
+ */
 static void
 check_fields(const char *name)
 {
 	struct cert c;
 	struct cert_fields f;
+	gnutls_datum_t d;
+	const char *v;
 	char path[4096], *ct, *os, *want;
 
 	snprintf(path, sizeof(path), "%s/%s.pem", pki, name);
@@ -376,7 +432,28 @@ check_fields(const char *name)
 	want = line_after(os, "serial=");
 	CHECK(f.serial && strcmp(f.serial, want) == 0,
 	    "%s serial %s, openssl %s", name, S(f.serial), want);
+	certenv_reset();
+	d.data = c.der;
+	d.size = (unsigned)c.der_len;
+	CHECK(certenv_client(&d, 1) == 0, "%s: certenv_client: %s", name,
+	    strerror(errno));
+	v = certenv_get("SSL_CLIENT_M_SERIAL");
+	CHECK(v && strcmp(v, want) == 0, "%s SSL_CLIENT_M_SERIAL %s, "
+	    "openssl %s", name, S(v), want);
 	free(want);
+	v = certenv_get("SSL_CLIENT_S_DN");
+	CHECK(v && f.s_dn && strcmp(v, f.s_dn) == 0, "%s SSL_CLIENT_S_DN %s",
+	    name, S(v));
+	v = certenv_get("SSL_CLIENT_I_DN");
+	CHECK(v && f.i_dn && strcmp(v, f.i_dn) == 0, "%s SSL_CLIENT_I_DN %s",
+	    name, S(v));
+	v = certenv_get("SSL_CLIENT_V_START");
+	CHECK(v && f.v_start && strcmp(v, f.v_start) == 0,
+	    "%s SSL_CLIENT_V_START %s", name, S(v));
+	v = certenv_get("SSL_CLIENT_V_END");
+	CHECK(v && f.v_end && strcmp(v, f.v_end) == 0,
+	    "%s SSL_CLIENT_V_END %s", name, S(v));
+	certenv_reset();
 	want = line_after(os, "notBefore=");
 	CHECK(f.v_start && strcmp(f.v_start, want) == 0,
 	    "%s v_start \"%s\", openssl \"%s\"", name, S(f.v_start), want);
@@ -397,16 +474,102 @@ check_fields(const char *name)
 	cert_free(&c);
 }
 
+/*
+ * Serial 10 DER-encoded with a needless zero byte (02 02 00 0A, not
+ * DER, which OpenSSL refuses to read but GnuTLS reads): no leading zero
+ * byte is printed, from cert_fields_get() and certenv_client() alike.
+ */
+static void
+test_serial_padded(void)
+{
+	static const unsigned char head[] = { 0xa0, 0x03, 0x02, 0x01, 0x02,
+	    0x02, 0x01, 0x0a };
+	struct cert c, p;
+	struct cert_fields f;
+	gnutls_datum_t d;
+	const char *v;
+	char path[4096];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/serial-ten.pem", pki);
+	if (cert_load_file(&c, path) == -1) {
+		CHECK(0, "load %s: %s", path, strerror(errno));
+		return;
+	}
+	/* SEQUENCE { SEQUENCE { [0] version, INTEGER serial, ... */
+	n = c.der_len;
+	if (n < 16 || c.der[0] != 0x30 || c.der[1] != 0x82 ||
+	    c.der[4] != 0x30 || c.der[5] != 0x82 ||
+	    memcmp(c.der + 8, head, sizeof(head)) != 0) {
+		CHECK(0, "serial-ten.pem: unexpected DER");
+		cert_free(&c);
+		return;
+	}
+	p.der_len = n + 1;
+	p.der = malloc(p.der_len);
+	memcpy(p.der, c.der, 14);
+	p.der[14] = 0x02;
+	p.der[15] = 0x00;
+	memcpy(p.der + 16, c.der + 15, n - 15);
+	p.der[2] = (unsigned char)((((c.der[2] << 8) | c.der[3]) + 1) >> 8);
+	p.der[3] = (unsigned char)(((c.der[2] << 8) | c.der[3]) + 1);
+	p.der[6] = (unsigned char)((((c.der[6] << 8) | c.der[7]) + 1) >> 8);
+	p.der[7] = (unsigned char)(((c.der[6] << 8) | c.der[7]) + 1);
+	CHECK(cert_fields_get(&p, &f) == 0 && strcmp(f.serial, "0A") == 0,
+	    "padded serial: %s", f.serial ? f.serial : strerror(errno));
+	cert_fields_free(&f);
+	certenv_reset();
+	d.data = p.der;
+	d.size = (unsigned)p.der_len;
+	CHECK(certenv_client(&d, 1) == 0, "padded serial: certenv_client");
+	v = certenv_get("SSL_CLIENT_M_SERIAL");
+	CHECK(v && strcmp(v, "0A") == 0, "padded SSL_CLIENT_M_SERIAL %s",
+	    S(v));
+	certenv_reset();
+	free(p.der);
+	cert_free(&c);
+}
+
 static void
 test_fields(void)
 {
+	static const char *const want[][2] = {
+		{ "zero", "00" },
+		{ "ten", "0A" },
+		{ "top", "80" },
+		{ "twenty", "8102030405060708090A0B0C0D0E0F1011121314" },
+		{ "twenty7f", "7F02030405060708090A0B0C0D0E0F1011121314" },
+		{ "neg", "-05" },
+		{ "neg256", "-0100" },
+		{ "raw80", "-80" },
+	};
 	struct cert c;
 	struct cert_fields f;
-	size_t len;
-	char *pem;
+	size_t len, i;
+	char *pem, name[64];
 
 	check_fields("client");
 	check_fields("odd");
+	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+		snprintf(name, sizeof(name), "serial-%s", serials[i][0]);
+		check_fields(name);
+	}
+	check_fields("serial-raw80");
+	test_serial_padded();
+	/* What openssl x509 -serial prints, spelled out. */
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(name, sizeof(name), "serial-%s.pem", want[i][0]);
+		pem = pki_file(name, &len);
+		if (cert_load_mem(&c, pem, len) == 0 &&
+		    cert_fields_get(&c, &f) == 0) {
+			CHECK(strcmp(f.serial, want[i][1]) == 0, "%s: %s, "
+			    "want %s", name, f.serial, want[i][1]);
+			cert_fields_free(&f);
+			cert_free(&c);
+		} else
+			CHECK(0, "%s: %s", name, strerror(errno));
+		free(pem);
+	}
 
 	/* The values the tests elsewhere rely on, spelled out. */
 	pem = pki_file("client.pem", &len);

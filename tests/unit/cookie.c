@@ -457,6 +457,22 @@ static const struct rw rws[] = {
 	    "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a\r\n\r\n",
 	    "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a\r\n"
 	    "Cookie: CERT=ours\r\n\r\n", COOKIE_OK, 0, CFG_ADD },
+	/* Python's http.client keeps the white space after "chunked". */
+	{ "chunked with white space after it: forwarded without",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding:\tchunked \t\r\nHost: a"
+	    "\r\n\r\n",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a\r\n"
+	    "Cookie: CERT=ours\r\n\r\n", COOKIE_OK, 0, CFG_ADD },
+	{ "Chunked and a space, no certificate, another field case",
+	    "POST /f HTTP/1.1\r\nHost: a\r\ntransfer-encoding: Chunked \r\n"
+	    "X: 1\r\n\r\n",
+	    "POST /f HTTP/1.1\r\nHost: a\r\ntransfer-encoding: Chunked\r\n"
+	    "X: 1\r\n\r\n", COOKIE_OK, 0, CFG_NOADD },
+	{ "chunked after a tab kept as it is",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\nHost: a\r\n"
+	    "\r\n",
+	    "POST /f HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\nHost: a\r\n"
+	    "Cookie: CERT=ours\r\n\r\n", COOKIE_OK, 0, CFG_ADD },
 	{ "HTTP/1.0 kept", "GET /x HTTP/1.0\r\nCookie: a=b\r\n\r\n",
 	    "GET /x HTTP/1.0\r\nCookie: a=b; CERT=ours\r\n\r\n", COOKIE_OK, 0,
 	    CFG_ADD },
@@ -532,11 +548,22 @@ flatten(const struct cookie_out *out, size_t from, char *dst, size_t cap)
 	return n;
 }
 
+/* Parse with room for max fields (0: HTTP1_MAX_FIELDS). */
+static int
+parse_max(const char *in, size_t len, struct http1_req *req, size_t max)
+{
+	static struct http1_field f[HTTP1_MAX_FIELDS_LIMIT];
+
+	memset(req, 0, sizeof(*req));
+	req->fields = f;
+	req->max_fields = max ? max : HTTP1_MAX_FIELDS;
+	return http1_parse_request(in, len, 0, 65536, req);
+}
+
 static int
 parse(const char *in, size_t len, struct http1_req *req)
 {
-	memset(req, 0, sizeof(*req));
-	return http1_parse_request(in, len, 0, 65536, req);
+	return parse_max(in, len, req, 0);
 }
 
 static void
@@ -685,7 +712,8 @@ forbidden_test(void)
 	size_t nf = HTTP1_MAX_FIELDS, i;
 	int r;
 
-	r = http1_parse_trailers(tr, sizeof(tr) - 1, 65536, f, &nf, &why);
+	r = http1_parse_trailers(tr, sizeof(tr) - 1, 65536, f,
+	    HTTP1_MAX_FIELDS, &nf, &why);
 	CHECK(r == (int)sizeof(tr) - 1 && nf == 8, "forbidden: parse %d %zu",
 	    r, nf);
 	if (r != (int)sizeof(tr) - 1 || nf != 8)
@@ -703,17 +731,19 @@ forbidden_test(void)
 }
 
 /*
- * The output holds at most HTTP1_MAX_FIELDS fields: 99 fields and ours
- * pass, 100 without a Cookie field do not (nor 99 with ours and a
- * header); 100 with a Cookie field do, ours merged into it.
+ * The output holds at most cfg->max_fields fields, by default
+ * HTTP1_MAX_FIELDS: 99 fields and ours pass, 100 without a Cookie field
+ * do not (nor 99 with ours and a header); 100 with a Cookie field do,
+ * ours merged into it.  Likewise with max_fields 150 and 1.
  */
 static void
 limit_test(void)
 {
 	static char in[8192], scratch[4096];
 	static struct http1_req req;
-	struct iovec iov[256];
+	struct iovec iov[512];
 	struct cookie_out out;
+	struct cookie_cfg *cfg;
 	size_t n, i;
 	int up, r;
 	struct {
@@ -721,13 +751,22 @@ limit_test(void)
 		int	 cookie;	/* one of them is a Cookie field */
 		int	 which;
 		int	 result;
+		size_t	 max;		/* cfg->max_fields; 0: the default */
 	} c[] = {
-		{ 98, 0, CFG_ADD, COOKIE_OK },
-		{ 99, 0, CFG_ADD, COOKIE_TOO_MANY },
-		{ 99, 1, CFG_ADD, COOKIE_OK },
-		{ 98, 0, CFG_HEADER, COOKIE_TOO_MANY },
-		{ 97, 0, CFG_HEADER, COOKIE_OK },
-		{ 99, 0, CFG_NOADD, COOKIE_OK },
+		{ 98, 0, CFG_ADD, COOKIE_OK, 0 },
+		{ 99, 0, CFG_ADD, COOKIE_TOO_MANY, 0 },
+		{ 99, 1, CFG_ADD, COOKIE_OK, 0 },
+		{ 98, 0, CFG_HEADER, COOKIE_TOO_MANY, 0 },
+		{ 97, 0, CFG_HEADER, COOKIE_OK, 0 },
+		{ 99, 0, CFG_NOADD, COOKIE_OK, 0 },
+		{ 99, 0, CFG_ADD, COOKIE_OK, 150 },
+		{ 148, 0, CFG_ADD, COOKIE_OK, 150 },
+		{ 149, 0, CFG_ADD, COOKIE_TOO_MANY, 150 },
+		{ 149, 1, CFG_ADD, COOKIE_OK, 150 },
+		{ 148, 0, CFG_HEADER, COOKIE_TOO_MANY, 150 },
+		{ 147, 0, CFG_HEADER, COOKIE_OK, 150 },
+		{ 0, 0, CFG_ADD, COOKIE_TOO_MANY, 1 },
+		{ 0, 0, CFG_NOADD, COOKIE_OK, 1 },
 	};
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -740,13 +779,17 @@ limit_test(void)
 			    k == 0 && c[i].cookie ? "Cookie: a=1\r\n" :
 			    "X-%zu: 1\r\n", k);
 		n += (size_t)snprintf(in + n, sizeof(in) - n, "\r\n");
-		CHECK(parse(in, n, &req) == (int)n, "limit case %zu parses", i);
+		CHECK(parse_max(in, n, &req, c[i].max) == (int)n,
+		    "limit case %zu parses", i);
 		memset(&out, 0, sizeof(out));
 		out.iov = iov;
-		out.maxiov = 256;
+		out.maxiov = 512;
 		out.scratch = scratch;
 		out.cap = sizeof(scratch);
-		r = cookie_rewrite(rw_cfg(c[i].which), &req, &out, &up);
+		cfg = rw_cfg(c[i].which);
+		if (c[i].max)
+			cfg->max_fields = c[i].max;
+		r = cookie_rewrite(cfg, &req, &out, &up);
 		CHECK(r == c[i].result, "limit case %zu: %d, want %d", i, r,
 		    c[i].result);
 		if (r != COOKIE_OK)

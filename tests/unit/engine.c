@@ -116,7 +116,7 @@ static const struct scenario scenarios[] = {
 	    { 'q', REQ("") },
 	    { 's', "HTTP/1.1 101 Switching Protocols\r\n\r\n" } },
 	    { OUTREQ(""), "HTTP/1.1 101 Switching Protocols\r\n\r\n",
-		RQ_STOP, RS_CLOSE, 1, 1, 0, 0, 76 } },
+		RQ_STOP, RS_CLOSE, 1, 1, 0, 0, 69 } },
 };
 
 /* A growing byte string. */

@@ -38,6 +38,17 @@ struct rcase {
 	size_t		 skip;
 };
 
+/* req emptied, with room for max fields (0: HTTP1_MAX_FIELDS). */
+static void
+req_reset(struct http1_req *req, size_t max)
+{
+	static struct http1_field f[HTTP1_MAX_FIELDS_LIMIT];
+
+	memset(req, 0, sizeof(*req));
+	req->fields = f;
+	req->max_fields = max ? max : HTTP1_MAX_FIELDS;
+}
+
 static const struct rcase rcases[] = {
 	/* Request-line forms, RFC 9112 3.2. */
 	{ "origin-form", S("GET / HTTP/1.1\r\n" H11 "\r\n"), OK, 0, 0, 0,
@@ -253,11 +264,29 @@ static const struct rcase rcases[] = {
 	{ "chunked after OWS", S("POST / HTTP/1.1\r\n" H11
 	    "Transfer-Encoding:\t chunked\r\n\r\n"), OK, 0, 0, 0, NULL, NULL,
 	    1, HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
-	/* Python's http.client keeps trailing white space: not chunked. */
+	/* RFC 9110 5.6.3: OWS around a field value is no part of it. */
 	{ "chunked and a space", S("POST / HTTP/1.1\r\n" H11
-	    "Transfer-Encoding: chunked \r\n\r\n"), BAD, 0, 400, 0, REST },
-	{ "chunked and a tab", S("POST / HTTP/1.1\r\n" H11
-	    "Transfer-Encoding: chunked\t\r\n\r\n"), BAD, 0, 400, 0, REST },
+	    "Transfer-Encoding: chunked \r\n\r\n"), OK, 0, 0, 0, NULL, NULL,
+	    1, HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
+	{ "tab, chunked, tab", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding:\tchunked\t\r\n\r\n"), OK, 0, 0, 0, NULL,
+	    NULL, 1, HTTP1_BODY_CHUNKED, 0, 0, 2, 0 },
+	{ "chunked and OWS, then CL", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked \r\nContent-Length: 5\r\n\r\n"),
+	    BAD, 0, 400, 0, REST },
+	{ "gzip , chunked", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: gzip , chunked\r\n\r\n"), BAD, 0, 501, 0,
+	    REST },
+	{ "gzip\t,\tchunked\t", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: gzip\t,\tchunked\t\r\n\r\n"), BAD, 0, 501, 0,
+	    REST },
+	{ "chunked , chunked", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked , chunked\r\n\r\n"), BAD, 0, 400, 0,
+	    REST },
+	{ "chunked , (an empty element)", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chunked ,\r\n\r\n"), BAD, 0, 400, 0, REST },
+	{ "chunked and a space inside", S("POST / HTTP/1.1\r\n" H11
+	    "Transfer-Encoding: chun ked\r\n\r\n"), BAD, 0, 400, 0, REST },
 	{ "CL and TE", S("POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"), BAD, 0, 400, 0, REST },
 	{ "TE and CL", S("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked"
@@ -334,9 +363,12 @@ slice_is(const char *s, size_t n, const char *lit)
 	return lit != NULL && n == strlen(lit) && memcmp(s, lit, n) == 0;
 }
 
-/* Check one request case whole, then prefix by prefix two ways. */
+/*
+ * Check one request case whole, then prefix by prefix two ways, with
+ * room for max_fields fields (0: HTTP1_MAX_FIELDS).
+ */
 static void
-req_case(const struct rcase *c)
+req_case_max(const struct rcase *c, size_t max_fields)
 {
 	static struct http1_req req;
 	size_t max = c->max_head ? c->max_head : BIG;
@@ -347,7 +379,7 @@ req_case(const struct rcase *c)
 	int r, want, st, pass;
 
 	want = c->ret == OK ? (int)(c->len - c->tail) : c->ret;
-	memset(&req, 0, sizeof(req));
+	req_reset(&req, max_fields);
 	p = guard_copy(c->in, c->len, &map, &maplen);
 	r = http1_parse_request(p, c->len, 0, max, &req);
 	CHECK(r == want, "%s: returned %d, want %d (%s)", c->name, r, want,
@@ -397,9 +429,9 @@ req_case(const struct rcase *c)
 	 * before the answer is known must be incomplete; the first other
 	 * answer must be the answer for the whole input.
 	 */
-	step = c->len > 4096 ? 61 : 1;
+	step = c->len > 65536 ? 1021 : c->len > 4096 ? 61 : 1;
 	for (pass = 0; pass < 2; pass++) {
-		memset(&req, 0, sizeof(req));
+		req_reset(&req, max_fields);
 		last = 0;
 		r = INC;
 		st = 0;
@@ -423,6 +455,12 @@ req_case(const struct rcase *c)
 			CHECK(st == c->status, "%s: by pieces status %d, want "
 			    "%d", c->name, st, c->status);
 	}
+}
+
+static void
+req_case(const struct rcase *c)
+{
+	req_case_max(c, 0);
 }
 
 /* Field slices: name, trimmed value, kind, whole line. */
@@ -468,7 +506,7 @@ fields_test(void)
 	int r;
 
 	p = guard_copy(in, len, &map, &maplen);
-	memset(&req, 0, sizeof(req));
+	req_reset(&req, 0);
 	r = http1_parse_request(p, len, 0, BIG, &req);
 	CHECK(r == (int)len, "fields: returned %d (%s)", r,
 	    r == BAD ? req.why : "");
@@ -512,7 +550,7 @@ out:
 static void
 limits_test(void)
 {
-	static char buf[80000];
+	static char buf[80000], big[200000];
 	struct rcase c;
 	size_t n, i;
 
@@ -539,6 +577,48 @@ limits_test(void)
 	c.ret = BAD;
 	c.status = 431;
 	req_case(&c);
+	/* The same 101 fields with room for 200, or for exactly 101. */
+	c.name = "101 fields, max_fields 200";
+	c.ret = OK;
+	c.nfields = HTTP1_MAX_FIELDS + 1;
+	req_case_max(&c, 200);
+	c.name = "101 fields, max_fields 101";
+	req_case_max(&c, HTTP1_MAX_FIELDS + 1);
+	c.name = "101 fields, max_fields 50";
+	c.ret = BAD;
+	req_case_max(&c, 50);
+	c.name = "1 field, max_fields 1";
+	c.in = "GET / HTTP/1.1\r\n" H11 "\r\n";
+	c.len = strlen(c.in);
+	c.ret = OK;
+	c.nfields = 1;
+	req_case_max(&c, 1);
+	c.name = "2 fields, max_fields 1";
+	c.in = "GET / HTTP/1.1\r\n" H11 "X: 1\r\n\r\n";
+	c.len = strlen(c.in);
+	c.ret = BAD;
+	req_case_max(&c, 1);
+
+	/* HTTP1_MAX_FIELDS_LIMIT fields with that limit, then one more. */
+	n = (size_t)snprintf(big, sizeof(big), "GET / HTTP/1.1\r\n" H11);
+	for (i = 1; i < HTTP1_MAX_FIELDS_LIMIT; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n,
+		    "X-%zu: %zu\r\n", i, i);
+	memcpy(big + n, "\r\n", 2);
+	c.name = "HTTP1_MAX_FIELDS_LIMIT fields";
+	c.in = big;
+	c.len = n + 2;
+	c.ret = OK;
+	c.nfields = HTTP1_MAX_FIELDS_LIMIT;
+	c.max_head = sizeof(big);
+	req_case_max(&c, HTTP1_MAX_FIELDS_LIMIT);
+	n += (size_t)snprintf(big + n, sizeof(big) - n, "X-last: 1\r\n\r\n");
+	c.name = "HTTP1_MAX_FIELDS_LIMIT + 1 fields";
+	c.len = n;
+	c.ret = BAD;
+	req_case_max(&c, HTTP1_MAX_FIELDS_LIMIT);
+	c.in = buf;
+	c.max_head = 0;
 
 	/* A head over the default limit, one big field. */
 	n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\n" H11
@@ -581,7 +661,17 @@ static const struct ccase ccases[] = {
 	{ "extension without value", S("5;a\r\n"), 5, 5 },
 	{ "two extensions", S("5;a=b;c\r\n"), 9, 5 },
 	{ "quoted extension", S("5;a=\"b;c\"\r\n"), 11, 5 },
-	{ "BWS after the size: refused (Go refuses it)", S("5 ; a = b\r\n"), HTTP1_BAD, 0 },
+	/* RFC 9112 7.1.1: BWS around ";" and "=". */
+	{ "BWS before the \";\"", S("5 ;a=b\r\n"), 8, 5 },
+	{ "tab before the \";\"", S("5\t;a\r\n"), 6, 5 },
+	{ "BWS everywhere", S("5 ; a = b\r\n"), 11, 5 },
+	{ "BWS before a second \";\"", S("5;a=b ;c = \"d\"\r\n"), 16, 5 },
+	{ "BWS around \"=\"", S("5;a =\tb\r\n"), 9, 5 },
+	{ "BWS, then a bare LF", S("5 ;a=b\n"), BAD, 0 },
+	{ "BWS, then a bare CR", S("5 ;a=b\rx"), BAD, 0 },
+	{ "BWS, then no name", S("5 ;\r\n"), BAD, 0 },
+	{ "BWS, then no \";\"", S("5 a=b\r\n"), BAD, 0 },
+	{ "BWS, then a CTL", S("5 \x01;a\r\n"), BAD, 0 },
 	{ "extension with BWS after the \";\"", S("5; a = b\r\n"), 10, 5 },
 	{ "space after the size", S("5 \r\n"), BAD, 0 },
 	{ "tab after the size", S("5\t\r\n"), BAD, 0 },
@@ -720,7 +810,8 @@ trailer_case(const struct tcase *c)
 	p = guard_copy(c->in, c->len, &map, &maplen);
 	nf = HTTP1_MAX_FIELDS;
 	why = NULL;
-	r = http1_parse_trailers(p, c->len, max, f, &nf, &why);
+	r = http1_parse_trailers(p, c->len, max, f, HTTP1_MAX_FIELDS, &nf,
+	    &why);
 	CHECK(r == want, "%s: returned %d, want %d (%s)", c->name, r, want,
 	    why ? why : "");
 	if (r == BAD)
@@ -735,7 +826,8 @@ trailer_case(const struct tcase *c)
 	for (n = 0; n < c->len; n++) {
 		p = guard_copy(c->in, n, &map, &maplen);
 		nf = HTTP1_MAX_FIELDS;
-		r = http1_parse_trailers(p, n, max, f, &nf, &why);
+		r = http1_parse_trailers(p, n, max, f, HTTP1_MAX_FIELDS, &nf,
+		    &why);
 		guard_free(map, maplen);
 		if (r != INC)
 			break;

@@ -365,8 +365,14 @@ chunked_body(struct req *r, int bad)
 			putf("00%x", size);
 		else
 			putf("%x", size);
-		if (chance(15))
-			puts_(chance(50) ? ";a=b" : ";ext=\"q v\"");
+		if (chance(15)) {
+			static const char *const ext[] = {
+				";a=b", ";ext=\"q v\"", " ;a=b", "; a = b",
+				"\t;\ta\t=\tb", ";x", " ; x=\"a;b\"",
+			};
+
+			puts_(ext[pick(sizeof ext / sizeof ext[0])]);
+		}
 		puts_("\r\n");
 		if (size == 0)
 			break;
@@ -751,15 +757,31 @@ start(int fd0, int fd1, int proxy)
 	char maxhead[16];
 	pid_t pid;
 
+	char conn[128];
+	const char *argv[12];
+	int a = 0;
+
 	snprintf(maxhead, sizeof maxhead, "%d", MAXHEAD);
-	if ((pid = fork()) == -1) {
-		perror("fork");
+	argv[a++] = getenv("CERTCOOKIE") ? getenv("CERTCOOKIE") : CERTCOOKIE;
+	argv[a++] = "--quiet";
+	argv[a++] = "--max-header-bytes";
+	argv[a++] = maxhead;
+	if (withcert) {
+		argv[a++] = "--cert-file";
+		argv[a++] = CERTFILE;
+	}
+	if (proxy) {
+		snprintf(conn, sizeof conn, "unix:%s", sockpath);
+		argv[a++] = "--connect";
+		argv[a++] = conn;
+	}
+	argv[a] = NULL;
+	/* vfork: the tens of MiB of buffers here are not copied. */
+	if ((pid = vfork()) == -1) {
+		perror("vfork");
 		exit(1);
 	}
 	if (pid == 0) {
-		char conn[128];
-		const char *argv[12];
-		int a = 0;
 
 		dup2(fd0, 0);
 		dup2(fd1, 1);
@@ -767,21 +789,6 @@ start(int fd0, int fd1, int proxy)
 			close(fd0);
 		if (fd1 > 2 && fd1 != fd0)
 			close(fd1);
-		argv[a++] = getenv("CERTCOOKIE") ? getenv("CERTCOOKIE") :
-		    CERTCOOKIE;
-		argv[a++] = "--quiet";
-		argv[a++] = "--max-header-bytes";
-		argv[a++] = maxhead;
-		if (withcert) {
-			argv[a++] = "--cert-file";
-			argv[a++] = CERTFILE;
-		}
-		if (proxy) {
-			snprintf(conn, sizeof conn, "unix:%s", sockpath);
-			argv[a++] = "--connect";
-			argv[a++] = conn;
-		}
-		argv[a] = NULL;
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
