@@ -204,6 +204,47 @@ parse_size(struct argp_state *state, const char *opt, const char *arg,
 	return (size_t)v;
 }
 
+/* The options that take a number. */
+static error_t
+parse_number(int key, char *arg, struct argp_state *state)
+{
+	struct config *c = state->input;
+
+	switch (key) {
+	case O_MAX_HEADER:
+		c->max_head = parse_size(state, "--max-header-bytes", arg, 256,
+		    16 << 20);
+		break;
+	case O_MAX_FIELDS:
+		c->max_fields = parse_size(state, "--max-fields", arg, 1,
+		    HTTP1_MAX_FIELDS_LIMIT);
+		break;
+	case O_MAX_VALUE:
+		c->max_value = parse_size(state, "--max-value-bytes", arg, 0,
+		    1 << 20);
+		break;
+	case O_HEAD_TIMEOUT:
+		c->head_timeout = parse_size(state, "--head-timeout", arg, 1,
+		    86400);
+		break;
+	case O_BODY_TIMEOUT:
+		c->body_timeout = parse_size(state, "--body-timeout", arg, 1,
+		    86400);
+		break;
+	case O_CONNECT_TIMEOUT:
+		c->connect_timeout = parse_size(state, "--connect-timeout",
+		    arg, 1, 86400);
+		break;
+	case O_RESPONSE_TIMEOUT:
+		c->response_timeout = parse_size(state, "--response-timeout",
+		    arg, 1, 86400);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
 static error_t
 parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -250,18 +291,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case O_NO_REJECT_SPOOF:
 		c->reject_spoof = key == O_REJECT_SPOOF;
 		break;
-	case O_MAX_HEADER:
-		c->max_head = parse_size(state, "--max-header-bytes", arg, 256,
-		    16 << 20);
-		break;
-	case O_MAX_FIELDS:
-		c->max_fields = parse_size(state, "--max-fields", arg, 1,
-		    HTTP1_MAX_FIELDS_LIMIT);
-		break;
-	case O_MAX_VALUE:
-		c->max_value = parse_size(state, "--max-value-bytes", arg, 0,
-		    1 << 20);
-		break;
 	case O_ALLOW_UNVERIFIED:
 	case O_NO_ALLOW_UNVERIFIED:
 		c->allow_unverified = key == O_ALLOW_UNVERIFIED;
@@ -276,22 +305,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case O_CONNECT:
 		c->connect = arg;
 		break;
-	case O_HEAD_TIMEOUT:
-		c->head_timeout = parse_size(state, "--head-timeout", arg, 1,
-		    86400);
-		break;
-	case O_BODY_TIMEOUT:
-		c->body_timeout = parse_size(state, "--body-timeout", arg, 1,
-		    86400);
-		break;
-	case O_CONNECT_TIMEOUT:
-		c->connect_timeout = parse_size(state, "--connect-timeout",
-		    arg, 1, 86400);
-		break;
-	case O_RESPONSE_TIMEOUT:
-		c->response_timeout = parse_size(state, "--response-timeout",
-		    arg, 1, 86400);
-		break;
 	case O_VERBOSE:
 		c->verbose++;
 		break;
@@ -303,7 +316,7 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--no-cookie needs --header");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return parse_number(key, arg, state);
 	}
 	return 0;
 }
@@ -425,6 +438,68 @@ fields_from_tlsfront(const struct cert *c, struct cert_fields *f)
 	return 0;
 }
 
+/* NAME=cert, and NAME_CHAIN with --chain, to the cookie list. */
+static void
+add_cert_cookie(struct str *add, const struct cert *c)
+{
+	char *v, *chain;
+	size_t len;
+
+	if ((v = cert_encode(c, cfg.enc, &len)) == NULL)
+		fatal(EX_SOFTWARE, "cert_encode");
+	if (len > cfg.max_value) {
+		char hex[ENCODE_HEX_LEN(32) + 1];
+
+		log_warnx("certificate is %zu bytes encoded, over "
+		    "--max-value-bytes %zu: sending %s_SHA256 instead",
+		    len, cfg.max_value, cfg.name);
+		cert_sha256_hex(c, hex);
+		if (!cfg.fields)
+			add_field(add, "_SHA256", hex);
+	} else {
+		str_cat(add, cfg.name);
+		str_cat(add, "=");
+		str_add(add, v, len);
+	}
+	free(v);
+	if (cfg.chain && (chain = chain_value(cfg.enc, ".")) != NULL) {
+		if (strlen(chain) + 1 > cfg.max_value)
+			log_warnx("chain over --max-value-bytes: not "
+			    "sent");
+		else {
+			str_cat(add, "; ");
+			str_cat(add, cfg.name);
+			str_cat(add, "_CHAIN=");
+			str_cat(add, chain);
+		}
+		free(chain);
+	}
+}
+
+/* The --header field, and its -Chain with --chain. */
+static void
+add_cert_header(struct str *fld, const struct cert *c)
+{
+	char *v, *chain;
+	size_t len;
+
+	if ((v = cert_encode(c, CERT_ENC_RFC9440, &len)) == NULL)
+		fatal(EX_SOFTWARE, "cert_encode");
+	str_cat(fld, cfg.header);
+	str_cat(fld, ": ");
+	str_add(fld, v, len);
+	str_cat(fld, "\r\n");
+	free(v);
+	if (cfg.chain &&
+	    (chain = chain_value(CERT_ENC_RFC9440, ", ")) != NULL) {
+		str_cat(fld, ck.header_chain);
+		str_cat(fld, ": ");
+		str_cat(fld, chain);
+		str_cat(fld, "\r\n");
+		free(chain);
+	}
+}
+
 /*
  * Work out, once per process, what every request gets: the cookie list
  * (ck.add) and the header fields (ck.fields).
@@ -437,8 +512,7 @@ setup_values(void)
 	struct cert c;
 	const char *verify = getenv("SSL_CLIENT_VERIFY");
 	int have, verified;
-	char *v, *chain;
-	size_t len;
+	char *v;
 
 	memset(&f, 0, sizeof f);
 	have = load_cert(&c);
@@ -452,37 +526,8 @@ setup_values(void)
 	if (have && cfg.fields && fields_from_tlsfront(&c, &f) == -1 &&
 	    cert_fields_get(&c, &f) == -1)
 		fatal(EX_NOINPUT, "unable to read the certificate's fields");
-	if (have && !cfg.no_cookie) {
-		if ((v = cert_encode(&c, cfg.enc, &len)) == NULL)
-			fatal(EX_SOFTWARE, "cert_encode");
-		if (len > cfg.max_value) {
-			char hex[ENCODE_HEX_LEN(32) + 1];
-
-			log_warnx("certificate is %zu bytes encoded, over "
-			    "--max-value-bytes %zu: sending %s_SHA256 instead",
-			    len, cfg.max_value, cfg.name);
-			cert_sha256_hex(&c, hex);
-			if (!cfg.fields)
-				add_field(&add, "_SHA256", hex);
-		} else {
-			str_cat(&add, cfg.name);
-			str_cat(&add, "=");
-			str_add(&add, v, len);
-		}
-		free(v);
-		if (cfg.chain && (chain = chain_value(cfg.enc, ".")) != NULL) {
-			if (strlen(chain) + 1 > cfg.max_value)
-				log_warnx("chain over --max-value-bytes: not "
-				    "sent");
-			else {
-				str_cat(&add, "; ");
-				str_cat(&add, cfg.name);
-				str_cat(&add, "_CHAIN=");
-				str_cat(&add, chain);
-			}
-			free(chain);
-		}
-	}
+	if (have && !cfg.no_cookie)
+		add_cert_cookie(&add, &c);
 	if (cfg.fields && (have || verify == NULL || verified)) {
 		if (cert_fields_from_env(&f) == -1)
 			fatal(EX_OSERR, "cert_fields_from_env");
@@ -498,23 +543,8 @@ setup_values(void)
 	if (!cfg.no_cookie && verify && ((have && !verified) ||
 	    (cfg.fields && (have || verified))))
 		add_field(&add, "_VERIFY", verify);
-	if (have && cfg.header) {
-		if ((v = cert_encode(&c, CERT_ENC_RFC9440, &len)) == NULL)
-			fatal(EX_SOFTWARE, "cert_encode");
-		str_cat(&fld, cfg.header);
-		str_cat(&fld, ": ");
-		str_add(&fld, v, len);
-		str_cat(&fld, "\r\n");
-		free(v);
-		if (cfg.chain &&
-		    (chain = chain_value(CERT_ENC_RFC9440, ", ")) != NULL) {
-			str_cat(&fld, ck.header_chain);
-			str_cat(&fld, ": ");
-			str_cat(&fld, chain);
-			str_cat(&fld, "\r\n");
-			free(chain);
-		}
-	}
+	if (have && cfg.header)
+		add_cert_header(&fld, &c);
 	if (have)
 		cert_free(&c);
 	cert_fields_free(&f);
