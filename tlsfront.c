@@ -37,10 +37,11 @@
 #include "certenv.h"
 #include "exits.h"
 #include "log.h"
+#include "net.h"
+#include "num.h"
+#include "spawn.h"
 #include "tls.h"
 
-#define EX_TLS		76
-#define EX_CERT		77
 #define LISTEN_MAX	16
 #define SD_FDS_START	3
 
@@ -131,20 +132,16 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, NULL, 0 },
 };
 
+/* num_parse() into an unsigned long. */
 static int
 parse_uint(const char *s, unsigned long min, unsigned long max,
     unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	unsigned long long v;
 
-	if (*s < '0' || *s > '9')
+	if (num_parse(s, min, max, &v) == -1)
 		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 
@@ -152,7 +149,7 @@ static error_t
 parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct config *cfg = state->input;
-	unsigned long v;
+	unsigned long v = 0;
 
 	switch (key) {
 	case 'c':
@@ -348,25 +345,14 @@ listen_on(const char *spec, int defer)
 {
 	struct addrinfo hints, *res, *ai;
 	char host[256];
-	const char *colon, *port, *h;
-	size_t hl;
+	const char *port;
 	int fd = -1, one = 1, zero = 0, e, wild;
 
-	if ((colon = strrchr(spec, ':')) == NULL)
-		fatalx(EX_USAGE, "--listen %s: want ADDR:PORT", spec);
-	port = colon + 1;
-	h = spec;
-	hl = colon - spec;
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl >= sizeof host)
-		fatalx(EX_USAGE, "--listen %s: address too long", spec);
-	memcpy(host, h, hl);
-	host[hl] = '\0';
+	if (net_hostport(spec, host, sizeof host, &port) == -1)
+		fatalx(EX_USAGE, errno == EINVAL ? "--listen %s: want "
+		    "ADDR:PORT" : "--listen %s: address too long", spec);
 	/* "*" or nothing: "::" taking IPv4 too, else 0.0.0.0. */
-	wild = hl == 0 || strcmp(host, "*") == 0;
+	wild = host[0] == '\0' || strcmp(host, "*") == 0;
 	if (wild)
 		strcpy(host, "::");
 	memset(&hints, 0, sizeof hints);
@@ -492,35 +478,28 @@ command_fds(int appfd, int err_is_sock)
  * SIGPIPE and SIGHUP (command_fds()), nothing of ours can run in the
  * child.  Returns COMMAND's pid, or -1 and errno.
  */
+struct command_io {
+	int	 appfd;
+	int	 err_is_sock;
+};
+
+static int
+command_setup(void *arg)
+{
+	const struct command_io *io = arg;
+
+	return command_fds(io->appfd, io->err_is_sock);
+}
+
 static pid_t
 spawn_command(const struct config *cfg, int appfd, int err_is_sock,
     char **envp)
 {
-	static volatile int exec_errno;
-	sigset_t all, old;
+	struct command_io io = { appfd, err_is_sock };
 	pid_t pid;
-	int st;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	exec_errno = 0;
-	if ((pid = vfork()) == 0) {
-		if (command_fds(appfd, err_is_sock) == 0 &&
-		    sigprocmask(SIG_SETMASK, &old, NULL) == 0)
-			execvpe(cfg->child[0], cfg->child, envp);
-		exec_errno = errno;
-		_exit(127);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid == -1)
-		return -1;
-	if (exec_errno != 0) {
-		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-			;
-		errno = exec_errno;
-		return -1;
-	}
-	return pid;
+	pid = spawn_run(cfg->child, envp, command_setup, &io);
+	return pid == 0 ? -1 : pid;
 }
 
 /*
@@ -928,7 +907,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	r = errno;
 	kill(pid, SIGKILL);
 	errno = r;
-	fatal(r == ENOENT ? EX_NOTFOUND : EX_NOEXEC, "exec %s",
+	fatal(spawn_status(r), "exec %s",
 	    cfg->child[0]);
 }
 

@@ -473,17 +473,12 @@ iov(struct cookie_out *out, const void *base, size_t n)
 	cookie_iov_append(out->iov, &out->niov, base, n);
 }
 
-/*
- * Is the upgrade token s[0..n) ("websocket", "foo/2") in the list?  It
- * must equal an entry, ignoring case: a version passes only if listed.
- */
+/* Is s[0..n) an entry of the comma-separated list, ignoring case? */
 static int
-upgrade_allowed(const char *list, const char *s, size_t n)
+list_has(const char *list, const char *s, size_t n)
 {
 	size_t len;
 
-	if (n == 0 || list == NULL || http1_eq(s, n, "h2c"))
-		return 0;
 	while (*list) {
 		len = strcspn(list, ",");
 		if (len == n && strncasecmp(list, s, n) == 0)
@@ -493,6 +488,25 @@ upgrade_allowed(const char *list, const char *s, size_t n)
 			list++;
 	}
 	return 0;
+}
+
+/*
+ * Is the upgrade token s[0..n) ("websocket", "foo/2") in the list?  It
+ * must equal an entry, ignoring case: a version passes only if listed.
+ * Never h2c: see cookie_upgrade_check().
+ */
+static int
+upgrade_allowed(const char *list, const char *s, size_t n)
+{
+	if (n == 0 || list == NULL || http1_eq(s, n, "h2c"))
+		return 0;
+	return list_has(list, s, n);
+}
+
+int
+cookie_upgrade_check(const char *list)
+{
+	return list_has(list, "h2c", 3) ? -1 : 0;
 }
 
 /*

@@ -99,6 +99,13 @@ void	cookie_iov_append(struct iovec *v, size_t *niov, const void *base,
 	    size_t n);
 
 /*
+ * May the comma-separated list of Upgrade tokens be forwarded?  Never
+ * h2c: its requests would come as HTTP/2, which we cannot rewrite.
+ * Returns 0, or -1 when the list names h2c.
+ */
+int	cookie_upgrade_check(const char *list);
+
+/*
  * Does a trailer field carry something the backend must never take from
  * the client (Cookie, Client-Cert, Client-Cert-Chain, --header)?
  */

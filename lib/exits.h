@@ -10,6 +10,8 @@
  * 76 TLS failure, 77 client certificate missing or rejected, 78 bad key,
  * certificate, CA or CRL, 126 cannot exec, 127 not found.
  */
+#define EX_TLS		76	/* TLS failure */
+#define EX_CERT		77	/* client certificate missing or rejected */
 #define EX_NOEXEC	126
 #define EX_NOTFOUND	127
 

@@ -215,7 +215,7 @@ parse_length(const char *s, size_t n, uint64_t *v)
 
 /*
  * Check the Transfer-Encoding list of one field: every element a token,
- * "chunked" exactly once and last overall.  *chunked_seen carries state
+ * "chunked" exactly once and last overall.  *chunked_last carries state
  * across several fields; *other records another coding.  Returns 0 or -1.
  */
 static int

@@ -13,6 +13,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "net.h"
 #include "tls.h"
 
 /* Four TLS records each way: fewer system calls for bulk transfers. */
@@ -75,16 +76,6 @@ net_readable(struct tls_conn *c, int net_eof, size_t n2a_w)
 }
 
 static int
-nonblock(int fd)
-{
-	int fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return -1;
-	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-static int
 relay_fail(struct tls_conn *c, const char *what, int gerr)
 {
 	if (gerr != 0)
@@ -116,7 +107,7 @@ tls_relay(struct tls_conn *c, int appfd, unsigned idle_ms)
 	int idle;
 
 	c->err[0] = '\0';
-	if (nonblock(c->fd) == -1 || nonblock(appfd) == -1)
+	if (net_nonblock(c->fd) == -1 || net_nonblock(appfd) == -1)
 		return relay_fail(c, "fcntl", 0);
 	raw.r = raw.w = 0;
 	raw.fd = c->fd;

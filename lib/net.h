@@ -1,0 +1,31 @@
+/* Sockets: addresses, connecting, non-blocking fds. */
+#ifndef NET_H
+#define NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Set O_NONBLOCK on fd.  Returns 0, or -1 (errno). */
+int	net_nonblock(int fd);
+
+/* Monotonic time in ms. */
+uint64_t net_now_ms(void);
+
+/*
+ * Split HOST:PORT or [V6]:PORT at its last colon: host (without the
+ * brackets, possibly empty) into host[0..cap) with a NUL, *port to the
+ * text after the colon (possibly empty).  Returns 0, or -1 with errno
+ * EINVAL (no colon) or ENAMETOOLONG.
+ */
+int	net_hostport(const char *spec, char *host, size_t cap,
+	    const char **port);
+
+/*
+ * Connect to HOST:PORT, [V6]:PORT or unix:PATH by the monotonic time
+ * end (ms), with TCP_NODELAY.  Returns a non-blocking fd, or -1 with
+ * errno (ETIMEDOUT when the time ran out, EINVAL for a spec without a
+ * port, EHOSTUNREACH when the name did not resolve: *why then says why).
+ */
+int	net_connect(const char *spec, uint64_t end, const char **why);
+
+#endif
