@@ -955,11 +955,14 @@ worker_retire(struct worker *w)
 	w->busy = 0;
 }
 
-/* A new worker in a free slot of ws[0..nw), or NULL. */
+/*
+ * A new worker in a free slot of ws[0..nw), or NULL.  conn, the
+ * connection just accepted, reaches it through send_fd() only.
+ */
 static struct worker *
 worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
     const sigset_t *orig, const struct config *cfg,
-    const struct tls_ctx *ctx, unsigned gen)
+    const struct tls_ctx *ctx, unsigned gen, int conn)
 {
 	struct worker *w = NULL;
 	unsigned k;
@@ -989,7 +992,12 @@ worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
 		/* A reload of the server is not for us. */
 		signal(SIGHUP, SIG_IGN);
 		sigprocmask(SIG_SETMASK, orig, NULL);
-		/* The others' ends: their end of file must reach them. */
+		/*
+		 * The others' ends: their end of file must reach them.
+		 * A copy of conn kept here would hold the connection open
+		 * once the worker is done with it, until the worker exits.
+		 */
+		close(conn);
 		for (i = 0; i < nl; i++)
 			close(lfd[i]);
 		for (k = 0; k < nw; k++)
@@ -1168,7 +1176,7 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 					    ws[k].served > w->served))
 						w = &ws[k];
 				if (w == NULL && (w = worker_new(ws, nw, lfd, nl,
-				    &orig, cfg, ctx, gen)) == NULL)
+				    &orig, cfg, ctx, gen, fd)) == NULL)
 					break;
 				if (send_fd(w->ctl, fd) == 0)
 					break;
