@@ -31,6 +31,10 @@ PY
 
 sha() { sha256sum | cut -d' ' -f1; }
 
+teardown() {
+	stop_closed_port
+}
+
 @test "--help lists every option and --version prints the version" {
 	run "$CERTCOOKIE" --help
 	[ "$status" -eq 0 ]
@@ -53,7 +57,10 @@ sha() { sha256sum | cut -d' ' -f1; }
 	run -64 --separate-stderr "$CERTCOOKIE" --no-cookie
 	run -64 --separate-stderr "$CERTCOOKIE" --max-header-bytes 12x
 	run -64 --separate-stderr "$CERTCOOKIE" --name 'a b'
-	run -64 --separate-stderr "$CERTCOOKIE" --connect 127.0.0.1:1 -- cat
+	# Both --connect and a COMMAND; the port, known closed, is not tried.
+	closed_port
+	run -64 --separate-stderr timeout 10 "$CERTCOOKIE" \
+	    --connect "127.0.0.1:$CLOSED_PORT" -- cat
 }
 
 @test "the default cookie is the DER in base64url, forged copies removed" {
