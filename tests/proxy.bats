@@ -421,6 +421,26 @@ error_case() {
 	[ "$(q '.responses[0].status')" = 502 ]
 }
 
+@test "--connect unix:PATH: a backend on a UNIX socket gets CERT, not the client's" {
+	stop_backend || true
+	start_backend --unix "$BATS_TEST_TMPDIR/backend.sock"
+	[ -S "$BATS_TEST_TMPDIR/backend.sock" ]
+	printf "${GET}Cookie: CERT=evil; a=1\r\n\r\n" >"$REQ"
+	client -- --connect "unix:$BATS_TEST_TMPDIR/backend.sock"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '.responses[0].status')" = 200 ]
+	[ "$(q '.responses[0].json.cert_der_sha256')" = "$CERT_SHA" ]
+	[ "$(q '.responses[0].json.cookies.a')" = 1 ]
+	run grep -c evil "$RAW"
+	[ "$output" = 0 ]
+	# Nothing listens there any more: 502, exit 69.
+	stop_backend
+	client -- --connect "unix:$BATS_TEST_TMPDIR/backend.sock"
+	[ "$(q .exit)" = 69 ]
+	[ "$(q '.responses[0].status')" = 502 ]
+}
+
 @test "--connect over IPv6 to [::1]" {
 	stop_backend || true
 	start_backend --host ::1
