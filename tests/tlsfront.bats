@@ -861,6 +861,105 @@ print(repr(out))' "$PORT"
 	    --user no-such-user-here -- env </dev/null
 }
 
+@test "chain: --chain sends the chain alice presented as CERT_CHAIN" {
+	start_backend
+	listen "${SRV[@]}" -- "$CERTCOOKIE" --chain \
+	    --connect "127.0.0.1:$BACKEND_PORT"
+	cat client.pem ca.pem >"$BATS_TEST_TMPDIR/chain.pem"
+	get --cert "$BATS_TEST_TMPDIR/chain.pem" --key client.key \
+	    -b 'CERT_CHAIN=forged'
+	[ "$status" -eq 0 ]
+	local sha
+	sha=$(sha256sum <client.der | cut -d' ' -f1)
+	[[ "$output" == *"\"cert_der_sha256\": \"$sha\""* ]]
+	[[ "$output" != *forged* ]]
+	# CERT_CHAIN: the CA's DER, the one certificate after alice's.
+	[ "$($PY -c 'import base64, hashlib, json, sys
+v = json.load(sys.stdin)["cookies"]["CERT_CHAIN"]
+print(hashlib.sha256(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4))).hexdigest())' \
+	    <<<"$output")" = "$(certtool --certificate-info --outder <ca.pem |
+	    sha256sum | cut -d' ' -f1)" ]
+}
+
+# helper MODE: a server of tests/proxy_client.py (serve-ws, serve-connect)
+# on 127.0.0.1; sets HELPER_PORT.
+helper() {
+	local pf=$BATS_TEST_TMPDIR/helper.port i
+	rm -f "$pf"
+	$PY "$TOP/tests/proxy_client.py" "$1" "$pf" </dev/null 3>&- &
+	PIDS+=($!)
+	for i in $(seq 400); do [ -s "$pf" ] && break; sleep 0.05; done
+	HELPER_PORT=$(cat "$pf")
+	[ -n "$HELPER_PORT" ]
+}
+
+# tls_cmd: a netcat-style TLS client as alice to tlsfront on $PORT, for
+# tests/proxy_client.py's own clients.
+tls_cmd() {
+	TLS_CMD=(socat - "OPENSSL:127.0.0.1:$PORT,cafile=$PKI/ca.pem,cert=$PKI/client.pem,key=$PKI/client.key,commonname=localhost")
+}
+
+@test "chain: a WebSocket behind TLS, the handshake with alice's CERT" {
+	helper serve-ws
+	listen "${SRV[@]}" -- "$CERTCOOKIE" --connect "127.0.0.1:$HELPER_PORT"
+	tls_cmd
+	run timeout 30 $PY "$TOP/tests/proxy_client.py" ws 'CERT=forged; a=1' \
+	    -- "${TLS_CMD[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local b64
+	b64=$($PY -c 'import base64, sys
+print(base64.urlsafe_b64encode(open(sys.argv[1], "rb").read()).rstrip(b"=").decode())' client.der)
+	[ "$(jq -r .server_saw_cookie <<<"$output")" = "a=1; CERT=$b64" ]
+	[ "$(jq -r .echo_text <<<"$output")" = hello ]
+	[ "$(jq -r .echo_binary_ok <<<"$output")" = true ]
+	[ "$(jq -r .echo_last <<<"$output")" = bye ]
+}
+
+@test "chain: CONNECT behind TLS with --allow-connect, then raw bytes both ways" {
+	helper serve-connect
+	listen "${SRV[@]}" -- "$CERTCOOKIE" --allow-connect \
+	    --connect "127.0.0.1:$HELPER_PORT"
+	tls_cmd
+	local req=$BATS_TEST_TMPDIR/req
+	printf 'CONNECT ok:1 HTTP/1.1\r\nHost: ok:1\r\n\r\n' >"$req"
+	printf 'raw GET / HTTP/1.1\r\nCookie: CERT=tunnelled\r\n\r\n' >"$req.2"
+	run timeout 30 $PY "$TOP/tests/proxy_client.py" run "$req" \
+	    "$BATS_TEST_TMPDIR/raw" --then "$req.2" -- "${TLS_CMD[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.responses[0].status' <<<"$output")" = 200 ]
+	[ "$(jq -r '.responses[0].body' <<<"$output")" = "$(cat "$req.2")" ]
+	# Without --allow-connect: 405, and the backend sees nothing.
+	listen "${SRV[@]}" -- "$CERTCOOKIE" --connect "127.0.0.1:$HELPER_PORT"
+	tls_cmd
+	run timeout 30 $PY "$TOP/tests/proxy_client.py" run "$req" \
+	    "$BATS_TEST_TMPDIR/raw" -- "${TLS_CMD[@]}"
+	echo "$output"
+	[ "$(jq -r '.responses[0].status' <<<"$output")" = 405 ]
+}
+
+@test "chain: Expect: 100-continue behind TLS; another expectation gets the backend's 417" {
+	chain "${SRV[@]}"
+	head -c 100000 /dev/urandom >"$BATS_TEST_TMPDIR/body"
+	run --separate-stderr curl -sS -v --max-time 20 --expect100-timeout 15 \
+	    -H 'Expect: 100-continue' --cacert ca.pem "${alice[@]}" \
+	    --data-binary @"$BATS_TEST_TMPDIR/body" "https://127.0.0.1:$PORT/up"
+	[ "$status" -eq 0 ]
+	# The backend's 100 came back through, then the body went.
+	[[ "$stderr" == *"< HTTP/1.1 100 Continue"* ]]
+	[[ "$output" == *'"body_len": 100000,'* ]]
+	[[ "$output" == *"\"body_sha256\": \"$(sha256sum <"$BATS_TEST_TMPDIR/body" | cut -d' ' -f1)\""* ]]
+	[[ "$output" == *cert_der_sha256* ]]
+	# certcookie has no 417 of its own: the field passes, the backend
+	# refuses it, and its answer reaches the client.
+	run curl -sS --max-time 20 -o /dev/null -w '%{http_code}' \
+	    -H 'Expect: something-else' --cacert ca.pem "${alice[@]}" \
+	    "https://127.0.0.1:$PORT/"
+	[ "$status" -eq 0 ]
+	[ "$output" = 417 ]
+}
+
 @test "chain with a connector COMMAND: certcookie -- nc" {
 	start_backend
 	listen "${SRV[@]}" -- "$CERTCOOKIE" -- nc -N 127.0.0.1 "$BACKEND_PORT"
