@@ -5,10 +5,15 @@ CERTCOOKIE=$TOP/certcookie
 TLSFRONT=$TOP/tlsfront
 # Debian's python3, which has the packages tests/deps.sh installs.
 PY=/usr/bin/python3
-# No test may hang the run: bats kills one that runs longer (seconds).
-# The slowest, 1 GiB each way through the chain, takes about a minute
-# under make sanitize.
-: "${BATS_TEST_TIMEOUT:=300}"
+# No test may hang the run: bats stops one that runs longer (seconds).
+# The slowest take about a minute; under make sanitize (ASan in the
+# binaries), the corpus mutants take many.
+if [ -z "${BATS_TEST_TIMEOUT:-}" ]; then
+	BATS_TEST_TIMEOUT=300
+	if grep -q __asan_init "$CERTCOOKIE" 2>/dev/null; then
+		BATS_TEST_TIMEOUT=1800
+	fi
+fi
 
 # The PKI of tests/pki.sh, made once per bats run.
 pki() {
