@@ -5,13 +5,18 @@ CERTCOOKIE=$TOP/certcookie
 TLSFRONT=$TOP/tlsfront
 # Debian's python3, which has the packages tests/deps.sh installs.
 PY=/usr/bin/python3
+# SANITIZED: the binaries come from make sanitize (ASan and UBSan), which
+# start about ten times slower.
+SANITIZED=
+if grep -q __asan_init "$CERTCOOKIE" 2>/dev/null; then
+	SANITIZED=1
+fi
 # No test may hang the run: bats stops one that runs longer (seconds).
-# The slowest take about a minute; under make sanitize (ASan in the
-# binaries), the corpus mutants take many.
+# The slowest take about a minute, several under make sanitize.
 if [ -z "${BATS_TEST_TIMEOUT:-}" ]; then
 	BATS_TEST_TIMEOUT=300
-	if grep -q __asan_init "$CERTCOOKIE" 2>/dev/null; then
-		BATS_TEST_TIMEOUT=1800
+	if [ -n "$SANITIZED" ]; then
+		BATS_TEST_TIMEOUT=900
 	fi
 fi
 
