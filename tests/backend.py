@@ -4,11 +4,12 @@ JSON object describing what it received, parsed by Python's own
 http.server and http.cookies (the ordinary API a backend uses).
 
   GET /download?n=BYTES   streams BYTES of a fixed pattern instead
+  Expect: anything but 100-continue   417, and the connection closes
   anything else           {"method", "path", "version", "headers": [[k,v]],
                            "cookies": {name: value}, "cert_der_sha256",
                            "body_len", "body_sha256"}
 """
-import argparse, base64, hashlib, json, socket, sys
+import argparse, base64, hashlib, json, os, socket, socketserver, sys
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,6 +19,24 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+    def address_string(self):
+        return str(self.client_address)
+
+    # http.server answers 100-continue itself and ignores any other
+    # expectation; here those get 417 (RFC 9110, 10.1.1).
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        expect = self.headers.get("Expect", "")
+        if expect and expect.lower() != "100-continue":
+            self.send_response(417)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            return False
+        return True
 
     def body(self):
         te = self.headers.get("Transfer-Encoding", "")
@@ -99,22 +118,27 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--unix", help="listen on this UNIX socket instead")
     ap.add_argument("--cookie", default="CERT")
     a = ap.parse_args()
     cls = ThreadingHTTPServer
     if ":" in a.host:
         cls = type("S6", (ThreadingHTTPServer,),
                    {"address_family": socket.AF_INET6})
-    srv = cls((a.host, a.port), Handler)
+    if a.unix:
+        cls = type("SU", (socketserver.ThreadingMixIn,
+                          socketserver.UnixStreamServer), {})
+        srv = cls(a.unix, Handler)
+    else:
+        srv = cls((a.host, a.port), Handler)
     srv.daemon_threads = True
     srv.cookie_name = a.cookie
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
-            f.write("%d\n" % srv.server_address[1])
-        import os
+            f.write("%s\n" % (a.unix or srv.server_address[1]))
         os.rename(a.port_file + ".tmp", a.port_file)
     else:
-        print(srv.server_address[1], flush=True)
+        print(a.unix or srv.server_address[1], flush=True)
     srv.serve_forever()
 
 

@@ -31,6 +31,10 @@ PY
 
 sha() { sha256sum | cut -d' ' -f1; }
 
+teardown() {
+	stop_closed_port
+}
+
 @test "--help lists every option and --version prints the version" {
 	run "$CERTCOOKIE" --help
 	[ "$status" -eq 0 ]
@@ -57,7 +61,10 @@ sha() { sha256sum | cut -d' ' -f1; }
 	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 10001
 	run -64 --separate-stderr "$CERTCOOKIE" --max-fields 5x
 	run -64 --separate-stderr "$CERTCOOKIE" --name 'a b'
-	run -64 --separate-stderr "$CERTCOOKIE" --connect 127.0.0.1:1 -- cat
+	# Both --connect and a COMMAND; the port, known closed, is not tried.
+	closed_port
+	run -64 --separate-stderr timeout 10 "$CERTCOOKIE" \
+	    --connect "127.0.0.1:$CLOSED_PORT" -- cat
 }
 
 @test "the default cookie is the DER in base64url, forged copies removed" {
@@ -66,7 +73,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 	[[ "$v" != *[=+/]* ]]
 	[ "$(printf %s "$v" | $PY -c 'import base64,sys; v=sys.stdin.read(); sys.stdout.buffer.write(base64.urlsafe_b64decode(v+"="*(-len(v)%4)))' | sha)" = "$(sha <"$PKI/client.der")" ]
 	[ "$(cookie x "$BATS_TEST_TMPDIR/out")" = 1 ]
-	! grep -q forged "$BATS_TEST_TMPDIR/out"
+	! grep -q forged "$BATS_TEST_TMPDIR/out" || false
 	[ "$(grep -c '^Cookie:' "$BATS_TEST_TMPDIR/out")" -eq 1 ]
 }
 
@@ -83,7 +90,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 @test "without a certificate nothing is added but forged cookies still go" {
 	"$CERTCOOKIE" <"$GET" >"$BATS_TEST_TMPDIR/out"
 	grep -q '^Cookie: x=1' "$BATS_TEST_TMPDIR/out"
-	! grep -q CERT "$BATS_TEST_TMPDIR/out"
+	! grep -q CERT "$BATS_TEST_TMPDIR/out" || false
 }
 
 @test "--name renames the cookie and strips that name" {
@@ -111,7 +118,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 
 @test "an unverified certificate is withheld unless --allow-unverified" {
 	SSL_CLIENT_VERIFY=FAILED:expired "$CERTCOOKIE" --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
-	! grep -q CERT "$BATS_TEST_TMPDIR/out"
+	! grep -q CERT "$BATS_TEST_TMPDIR/out" || false
 	SSL_CLIENT_VERIFY=FAILED:expired "$CERTCOOKIE" --allow-unverified --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
 	[ -n "$(cookie CERT "$BATS_TEST_TMPDIR/out")" ]
 	[ "$(cookie CERT_VERIFY "$BATS_TEST_TMPDIR/out")" = "FAILED%3Aexpired" ]
@@ -155,12 +162,12 @@ sha() { sha256sum | cut -d' ' -f1; }
 @test "--header adds the RFC 9440 field and removes client copies" {
 	printf 'GET / HTTP/1.1\r\nHost: a\r\nclient-cert: :Zm9yZ2Vk:\r\nClient-Cert-Chain: :Zm9yZ2Vk:\r\nX-Cert: evil\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
 	"$CERTCOOKIE" --header X-Cert --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
-	! grep -qi 'Zm9yZ2Vk\|evil' "$BATS_TEST_TMPDIR/out"
+	! grep -qi 'Zm9yZ2Vk\|evil' "$BATS_TEST_TMPDIR/out" || false
 	v=$(tr -d '\r' <"$BATS_TEST_TMPDIR/out" | sed -n 's/^X-Cert: ://p')
 	[ "$(printf %s "${v%:}" | base64 -d | sha)" = "$(sha <"$PKI/client.der")" ]
 	grep -q '^Cookie: CERT=' "$BATS_TEST_TMPDIR/out"
 	"$CERTCOOKIE" --header Client-Cert --no-cookie --cert-file "$PKI/client.pem" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
-	! grep -qi '^Cookie' "$BATS_TEST_TMPDIR/out"
+	! grep -qi '^Cookie' "$BATS_TEST_TMPDIR/out" || false
 	[ "$(grep -ci '^Client-Cert:' "$BATS_TEST_TMPDIR/out")" -eq 1 ]
 	grep -q '^X-Cert: evil' "$BATS_TEST_TMPDIR/out"
 }
@@ -253,10 +260,10 @@ PY
 @test "Upgrade: h2c and HTTP2-Settings never pass; websocket does" {
 	printf 'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c, websocket\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n' >"$BATS_TEST_TMPDIR/in"
 	"$CERTCOOKIE" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
-	! grep -qi 'h2c\|^HTTP2-Settings' "$BATS_TEST_TMPDIR/out"
+	! grep -qi 'h2c\|^HTTP2-Settings' "$BATS_TEST_TMPDIR/out" || false
 	grep -q '^Upgrade: websocket' "$BATS_TEST_TMPDIR/out"
 	"$CERTCOOKIE" --upgrade '' <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out"
-	! grep -qi '^Upgrade' "$BATS_TEST_TMPDIR/out"
+	! grep -qi '^Upgrade' "$BATS_TEST_TMPDIR/out" || false
 }
 
 @test "bodies pass byte for byte: 64 MiB Content-Length, chunked with trailers" {
@@ -321,4 +328,79 @@ PY
 	"$CERTCOOKIE" --fields --cert-file "$PKI/client.pem" <"$GET" >"$BATS_TEST_TMPDIR/out"
 	[ "$(cookie CERT_S_DN "$BATS_TEST_TMPDIR/out")" = "CN%3Dalice%2CO%3DExample" ]
 	[ "$(cookie CERT_SERIAL "$BATS_TEST_TMPDIR/out")" = 1234 ]
+}
+
+@test "--max-value-bytes at its default: a 10 KB certificate goes as CERT_SHA256" {
+	local d=$BATS_TEST_TMPDIR i
+	# 120 long DNS names: about 9.5 KB of DER, 13 KB in base64url.
+	{
+		echo 'cn = "many names"'
+		for i in $(seq 120); do
+			echo "dns_name = \"host-$i.a-rather-long-subdomain-name-for-a-large-certificate.example.org\""
+		done
+		echo tls_www_client
+		echo 'expiration_days = 30'
+		echo 'serial = 99'
+	} >"$d/big.tmpl"
+	certtool --generate-certificate --load-privkey "$PKI/client.key" \
+	    --load-ca-certificate "$PKI/ca.pem" --load-ca-privkey "$PKI/ca.key" \
+	    --template "$d/big.tmpl" --outfile "$d/big.pem" 2>/dev/null
+	certtool --certificate-info --infile "$d/big.pem" --outder >"$d/big.der"
+	[ "$(stat -c %s "$d/big.der")" -gt 9000 ]
+	run --separate-stderr "$CERTCOOKIE" --cert-file "$d/big.pem" <"$GET"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"over --max-value-bytes 6144: sending CERT_SHA256 instead"* ]]
+	printf '%s' "$output" >"$d/out"
+	[ -z "$(cookie CERT "$d/out")" ]
+	[ "$(cookie CERT_SHA256 "$d/out")" = "$(sha <"$d/big.der")" ]
+	[ "$(cookie x "$d/out")" = 1 ]
+	run grep -c forged "$d/out"
+	[ "$output" = 0 ]
+	# The whole head stays far below the 8 KB of common backends.
+	[ "$(wc -c <"$d/out")" -lt 1024 ]
+}
+
+# spawn_with PYTHON-EXPR ARGS...: certcookie ARGS with $GET on stdin, in
+# a child that python prepares with PYTHON-EXPR (os and resource
+# imported); its exit status in $status, its stderr in $stderr.
+spawn_with() {
+	local expr=$1
+	shift
+	run --separate-stderr timeout 20 $PY -c '
+import os, resource, subprocess, sys
+pre, req = sys.argv[1], sys.argv[2]
+kw = {}
+if pre.startswith("stdout="):
+    kw["stdout"] = eval(pre[7:])
+else:
+    kw["preexec_fn"] = lambda: eval(pre)
+p = subprocess.run(sys.argv[3:], stdin=open(req), **kw)
+sys.exit(p.returncode)' "$expr" "$GET" "$CERTCOOKIE" "$@"
+}
+
+@test "exit statuses: 127 and 126 for COMMAND, 74 for an I/O error, 71 for no socketpair" {
+	run -127 --separate-stderr timeout 20 "$CERTCOOKIE" -- /nonexistent/cmd <"$GET"
+	[[ "$stderr" == *"unable to run /nonexistent/cmd: No such file"* ]]
+	# Not executable: a certificate, a directory.
+	run -126 --separate-stderr timeout 20 "$CERTCOOKIE" -- "$PKI/ca.pem" <"$GET"
+	[[ "$stderr" == *"unable to run $PKI/ca.pem: Permission denied"* ]]
+	run -126 --separate-stderr timeout 20 "$CERTCOOKIE" -- "$PKI" <"$GET"
+	# 74: stdout a full device, or a pipe with no reader.
+	run -74 --separate-stderr timeout 20 sh -c '"$1" <"$2" >/dev/full' _ \
+	    "$CERTCOOKIE" "$GET"
+	[[ "$stderr" == *"write: No space left on device"* ]]
+	spawn_with 'stdout=(lambda r, w: (os.close(r), w)[1])(*os.pipe())'
+	[ "$status" -eq 74 ]
+	[[ "$stderr" == *"write: Broken pipe"* ]]
+	# 71: no descriptors left for COMMAND's socketpair, at the lowest
+	# limit at which certcookie starts at all (below it, the dynamic
+	# loader fails: 127).
+	local n
+	for n in $(seq 4 32); do
+		spawn_with "resource.setrlimit(resource.RLIMIT_NOFILE, ($n, $n))" -- cat
+		[ "$status" -ne 127 ] && break
+	done
+	echo "RLIMIT_NOFILE $n: $stderr"
+	[ "$status" -eq 71 ]
+	[[ "$stderr" == *"socketpair: Too many open files"* ]]
 }

@@ -10,14 +10,20 @@ DECODE=$TOP/tests/decode
 
 # start NAME COMMAND...: run a server in the background, with @PORT@ in
 # its arguments replaced by a free port; sets NAME_PORT and NAME_PID,
-# exported for the tests.
+# exported for the tests, once it listens there.
 start() {
-	local name=$1 port
+	local name=$1
 	shift
-	port=$(free_port)
-	"${@//@PORT@/$port}" >"$BATS_FILE_TMPDIR/$name.log" 2>&1 3>&- &
-	export "${name}_PID=$!" "${name}_PORT=$port"
-	wait_port 127.0.0.1 "$port"
+	listen_retry start_at "$name" "$@" ||
+	    { cat "$BATS_FILE_TMPDIR/$name.log"; return 1; }
+	export "${name}_PID=$SERVER_PID" "${name}_PORT=$PORT"
+}
+
+start_at() {
+	local name=$1
+	shift
+	"${@//@PORT@/$PORT}" >"$BATS_FILE_TMPDIR/$name.log" 2>&1 3>&- &
+	SERVER_PID=$!
 }
 
 setup_file() {
@@ -84,7 +90,11 @@ forged() {
 	local port
 	for port in "$PYTHON_PORT" "$FLASK_PORT" "$PHP_PORT" "$NODE_PORT" \
 	    "$EXPRESS_PORT" "$GO_PORT"; do
-		run ! decodes "$port"
+		# A 500 from the server, not a server that is not there.
+		run -1 --separate-stderr "$PY" "$DECODE/send.py" "$port" \
+		    "$BATS_TEST_TMPDIR/rewritten.txt" "$BATS_TEST_TMPDIR/body"
+		[[ "$stderr" == "status 500: "* ]] ||
+		    { echo "port $port: $stderr"; return 1; }
 	done
 }
 

@@ -15,19 +15,9 @@ setup() {
 	CLIENT_SHA=$(sha256sum < "$PKI/client.der" | cut -c1-64)
 }
 
-# tree PID: PID and all its descendants, parents first.
-tree() {
-	local c
-	echo "$1"
-	for c in $(pgrep -P "$1"); do tree "$c"; done
-}
-
 teardown() {
-	local p all=()
 	# The servers and whatever they started, connections included.
-	for p in "${PIDS[@]}"; do all+=($(tree "$p")); done
-	for p in "${all[@]}"; do kill "$p" 2>/dev/null || :; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || :; done
+	kill_trees "${PIDS[@]}"
 	stop_backend
 }
 
@@ -45,6 +35,7 @@ bg() {
 		exec "$@"
 	) > "$log" 2>&1 < /dev/null &
 	PIDS+=($!)
+	SERVER_PID=$!
 }
 
 # curl_cert PORT [CURL-ARGS...]: an HTTPS request to localhost:PORT with
@@ -98,21 +89,12 @@ PY
 @test "stunnel.conf: stunnel runs certcookie, the backend sees the subject" {
 	command -v stunnel4 || { echo "stunnel4 not installed: run tests/deps.sh"; return 1; }
 	start_backend
-	local port conf=$BATS_TEST_TMPDIR/stunnel.conf
-	port=$(free_port)
-	# The example, with the test's port, PKI, binary and backend.
-	sed -e "s|^accept = 443\$|accept = 127.0.0.1:$port|" \
-	    -e "s|/etc/tlsfront/|$PKI/|" \
-	    -e "s|^exec = /usr/local/bin/certcookie\$|exec = $CERTCOOKIE|" \
-	    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" \
-	    "$TOP/examples/stunnel.conf" > "$conf"
-	grep -q "^accept = 127.0.0.1:$port\$" "$conf"
-	grep -q "^exec = $CERTCOOKIE\$" "$conf"
-	grep -q -- "--connect 127.0.0.1:$BACKEND_PORT\$" "$conf"
-	bg "$BATS_TEST_TMPDIR/stunnel.log" stunnel4 "$conf"
-	wait_port 127.0.0.1 "$port"
+	local port
+	listen_retry stunnel_at
+	port=$PORT
 	run --separate-stderr curl_cert "$port" \
 	    -b 'CERT_S_DN=CN%3Dadmin; CERT=forged; theme=dark'
+	cat "$BATS_TEST_TMPDIR/stunnel.log"
 	[ "$status" -eq 0 ]
 	echo "$output"
 	[ "$(json 'u.unquote(d["cookies"]["CERT_S_DN"])' <<< "$output")" = \
@@ -123,6 +105,21 @@ PY
 	# No certificate under stunnel, so no CERT cookie, forged or not.
 	[ "$(json '"CERT" in d["cookies"]' <<< "$output")" = False ]
 	[[ "$output" != *admin* && "$output" != *forged* ]]
+}
+
+# stunnel_at: examples/stunnel.conf, with the test's $PORT, PKI, binary
+# and backend, under stunnel in the background.
+stunnel_at() {
+	local conf=$BATS_TEST_TMPDIR/stunnel.conf
+	sed -e "s|^accept = 443\$|accept = 127.0.0.1:$PORT|" \
+	    -e "s|/etc/tlsfront/|$PKI/|" \
+	    -e "s|^exec = /usr/local/bin/certcookie\$|exec = $CERTCOOKIE|" \
+	    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" \
+	    "$TOP/examples/stunnel.conf" > "$conf"
+	grep -q "^accept = 127.0.0.1:$PORT\$" "$conf"
+	grep -q "^exec = $CERTCOOKIE\$" "$conf"
+	grep -q -- "--connect 127.0.0.1:$BACKEND_PORT\$" "$conf"
+	bg "$BATS_TEST_TMPDIR/stunnel.log" stunnel4 "$conf"
 }
 
 # units DIR: the example units in DIR with the binaries in $TOP, and the
@@ -186,6 +183,13 @@ exec_start() {
 	cred "$BATS_TEST_TMPDIR/cred"
 }
 
+# activate_at OPTION...: systemd-socket-activate on 127.0.0.1:$PORT with
+# OPTIONS and $CMD, in the background.
+activate_at() {
+	bg "$BATS_TEST_TMPDIR/activate.log" systemd-socket-activate \
+	    -l "127.0.0.1:$PORT" "$@" -- "${CMD[@]}"
+}
+
 # check_answer OUTPUT: tests/backend.py received the client certificate
 # in CERT, and no trace of the forged cookie of curl_forged.
 check_answer() {
@@ -204,11 +208,9 @@ curl_forged() {
 	exec_start tlsfront@.service
 	local port mode
 	for mode in -a "--inetd -a"; do
-		port=$(free_port)
 		# $mode unquoted: "--inetd -a" is two options.
-		bg "$BATS_TEST_TMPDIR/activate.log" systemd-socket-activate \
-		    -l "127.0.0.1:$port" $mode -- "${CMD[@]}"
-		wait_port 127.0.0.1 "$port"
+		listen_retry activate_at $mode
+		port=$PORT
 		run --separate-stderr curl_forged "$port"
 		[ "$status" -eq 0 ]
 		check_answer "$output"
@@ -222,12 +224,8 @@ curl_forged() {
 	start_backend
 	exec_start tlsfront-single.service
 	local port pid
-	port=$(free_port)
-	systemd-socket-activate -l "127.0.0.1:$port" -- "${CMD[@]}" \
-	    > "$BATS_TEST_TMPDIR/activate.log" 2>&1 3>&- &
-	pid=$!
-	PIDS+=($pid)
-	wait_port 127.0.0.1 "$port"
+	listen_retry activate_at
+	port=$PORT pid=$SERVER_PID
 	local i
 	for i in 1 2 3; do
 		run --separate-stderr curl_forged "$port"
@@ -249,21 +247,23 @@ curl_forged() {
 	command -v inetd || { echo "openbsd-inetd not installed: run tests/deps.sh"; return 1; }
 	start_backend
 	local port conf=$BATS_TEST_TMPDIR/inetd.conf line
-	port=$(free_port)
-	line=$(grep -v '^#' "$TOP/examples/inetd.conf" | grep .)
-	[ "$(wc -l <<< "$line")" -eq 1 ]
-	# The test's port on 127.0.0.1, root instead of the user "tlsfront",
-	# the test's PKI, binaries and backend.
-	line=$(sed -e "s|^https\t|127.0.0.1:$port\t|" \
-	    -e "s|\ttlsfront\t/usr/local/bin/tlsfront\t|\troot\t/usr/local/bin/tlsfront\t|" \
-	    -e "s|/etc/tlsfront/|$PKI/|g" -e "s|/usr/local/bin/|$TOP/|g" \
-	    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" <<< "$line")
-	[[ "$line" == "127.0.0.1:$port	stream	tcp	nowait	root	$TLSFRONT	tlsfront "* ]]
-	[[ "$line" == *"--connect 127.0.0.1:$BACKEND_PORT" ]]
-	printf '%s\n' "$line" > "$conf"
-	# -d: debug, in the foreground.
-	bg "$BATS_TEST_TMPDIR/inetd.log" inetd -d "$conf"
-	wait_port 127.0.0.1 "$port"
+	inetd_at() {
+		port=$PORT
+		line=$(grep -v '^#' "$TOP/examples/inetd.conf" | grep .)
+		[ "$(wc -l <<< "$line")" -eq 1 ]
+		# The test's port on 127.0.0.1, root instead of the user
+		# "tlsfront", the test's PKI, binaries and backend.
+		line=$(sed -e "s|^https\t|127.0.0.1:$port\t|" \
+		    -e "s|\ttlsfront\t/usr/local/bin/tlsfront\t|\troot\t/usr/local/bin/tlsfront\t|" \
+		    -e "s|/etc/tlsfront/|$PKI/|g" -e "s|/usr/local/bin/|$TOP/|g" \
+		    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" <<< "$line")
+		[[ "$line" == "127.0.0.1:$port	stream	tcp	nowait	root	$TLSFRONT	tlsfront "* ]]
+		[[ "$line" == *"--connect 127.0.0.1:$BACKEND_PORT" ]]
+		printf '%s\n' "$line" > "$conf"
+		# -d: debug, in the foreground.
+		bg "$BATS_TEST_TMPDIR/inetd.log" inetd -d "$conf"
+	}
+	listen_retry inetd_at
 	run --separate-stderr curl_forged "$port"
 	[ "$status" -eq 0 ]
 	check_answer "$output"
@@ -284,16 +284,18 @@ curl_forged() {
 	fi
 	start_backend
 	local port conf=$BATS_TEST_TMPDIR/xinetd.conf
-	port=$(free_port)
-	sed -e "s|^\tport\t\t= 443\$|\tport\t\t= $port\n\tbind\t\t= 127.0.0.1|" \
-	    -e "s|^\tuser\t\t= tlsfront\$|\tuser\t\t= root|" \
-	    -e "s|/etc/tlsfront/|$PKI/|g" -e "s|/usr/local/bin/|$TOP/|g" \
-	    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" \
-	    "$TOP/examples/xinetd.d/tlsfront" > "$conf"
-	grep -q "port		= $port" "$conf"
-	bg "$BATS_TEST_TMPDIR/xinetd.log" "$xinetd" -dontfork -f "$conf" \
-	    -pidfile "$BATS_TEST_TMPDIR/xinetd.pid"
-	wait_port 127.0.0.1 "$port"
+	xinetd_at() {
+		port=$PORT
+		sed -e "s|^\tport\t\t= 443\$|\tport\t\t= $port\n\tbind\t\t= 127.0.0.1|" \
+		    -e "s|^\tuser\t\t= tlsfront\$|\tuser\t\t= root|" \
+		    -e "s|/etc/tlsfront/|$PKI/|g" -e "s|/usr/local/bin/|$TOP/|g" \
+		    -e "s|127\.0\.0\.1:8080\$|127.0.0.1:$BACKEND_PORT|" \
+		    "$TOP/examples/xinetd.d/tlsfront" > "$conf"
+		grep -q "port		= $port" "$conf"
+		bg "$BATS_TEST_TMPDIR/xinetd.log" "$xinetd" -dontfork \
+		    -f "$conf" -pidfile "$BATS_TEST_TMPDIR/xinetd.pid"
+	}
+	listen_retry xinetd_at
 	run --separate-stderr curl_forged "$port"
 	[ "$status" -eq 0 ]
 	check_answer "$output"
@@ -302,23 +304,26 @@ curl_forged() {
 # front BACKEND-PORT: tlsfront --listen -> certcookie --connect in front
 # of the backend; sets FRONT_PORT.
 front() {
-	FRONT_PORT=$(free_port)
-	bg "$BATS_TEST_TMPDIR/front.log" "$TLSFRONT" \
-	    --listen "127.0.0.1:$FRONT_PORT" --cert "$PKI/server.pem" \
-	    --key "$PKI/server.key" --ca "$PKI/ca.pem" -- \
-	    "$CERTCOOKIE" --connect "127.0.0.1:$1"
-	wait_port 127.0.0.1 "$FRONT_PORT"
+	listen_retry front_at -- "$CERTCOOKIE" --connect "127.0.0.1:$1"
+	FRONT_PORT=$PORT
 }
 
-# backend_answers PORT CMD...: start the example backend CMD with PORT in
-# its environment, put the chain in front, and check that its answer
-# names the client certificate, a forged CERT cookie notwithstanding.
+# front_at -- COMMAND...: tlsfront --listen 127.0.0.1:$PORT with the
+# test's PKI, in the background.
+front_at() {
+	bg "$BATS_TEST_TMPDIR/front.log" "$TLSFRONT" \
+	    --listen "127.0.0.1:$PORT" --cert "$PKI/server.pem" \
+	    --key "$PKI/server.key" --ca "$PKI/ca.pem" "$@"
+}
+
+# backend_answers CMD...: start the example backend CMD on a free port,
+# in PORT in its environment and for @PORT@ in its arguments, put the
+# chain in front, and check that its answer names the client
+# certificate, a forged CERT cookie notwithstanding.
 backend_answers() {
-	local port=$1
-	shift
-	PORT=$port bg "$BATS_TEST_TMPDIR/backend.log" "$@"
-	wait_port 127.0.0.1 "$port" || { cat "$BATS_TEST_TMPDIR/backend.log"; return 1; }
-	front "$port"
+	listen_retry backend_at "$@" ||
+	    { cat "$BATS_TEST_TMPDIR/backend.log"; return 1; }
+	front "$PORT"
 	run --separate-stderr curl_forged "$FRONT_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -328,15 +333,19 @@ backend_answers() {
 	grep -q '^subject: .*O=Example' <<< "$output"
 }
 
+backend_at() {
+	PORT=$PORT bg "$BATS_TEST_TMPDIR/backend.log" "${@//@PORT@/$PORT}"
+}
+
 @test "backends/python: the standard-library app behind the chain" {
-	backend_answers "$(free_port)" $PY "$TOP/examples/backends/python/app.py"
+	backend_answers $PY "$TOP/examples/backends/python/app.py"
 	grep -qx "issuer: CN=Test CA,O=certcookie tests" <<< "$output"
 	grep -q "^cookie header: theme=dark; CERT=MII" <<< "$output"
 }
 
 @test "backends/flask: the Flask app behind the chain" {
 	$PY -c 'import flask, cryptography' || { echo "python3-flask or python3-cryptography missing: run tests/deps.sh"; return 1; }
-	backend_answers "$(free_port)" $PY "$TOP/examples/backends/flask/app.py"
+	backend_answers $PY "$TOP/examples/backends/flask/app.py"
 }
 
 @test "backends/django: the one-file Django app behind the chain" {
@@ -353,15 +362,13 @@ backend_answers() {
 	# Debian's nodejs finds Debian's node-* modules by itself; other
 	# builds of node need NODE_PATH.
 	NODE_PATH=/usr/share/nodejs node -e 'require("express"); require("cookie-parser")' || { echo "node-express or node-cookie-parser missing: run tests/deps.sh"; return 1; }
-	NODE_PATH=/usr/share/nodejs backend_answers "$(free_port)" \
+	NODE_PATH=/usr/share/nodejs backend_answers \
 	    node "$TOP/examples/backends/express/app.js"
 }
 
 @test "backends/php: the PHP app behind the chain" {
 	command -v php || { echo "php-cli missing: run tests/deps.sh"; return 1; }
-	local port
-	port=$(free_port)
-	backend_answers "$port" php -S "127.0.0.1:$port" \
+	backend_answers php -S 127.0.0.1:@PORT@ \
 	    "$TOP/examples/backends/php/index.php"
 }
 
@@ -369,7 +376,7 @@ backend_answers() {
 	command -v go || { echo "golang-go missing: run tests/deps.sh"; return 1; }
 	[ -n "${HOME:-}" ] || export HOME=$BATS_RUN_TMPDIR
 	go build -o "$BATS_TEST_TMPDIR/whoami" "$TOP/examples/backends/go/main.go"
-	backend_answers "$(free_port)" "$BATS_TEST_TMPDIR/whoami"
+	backend_answers "$BATS_TEST_TMPDIR/whoami"
 }
 
 # no_commands PID: tlsfront PID runs no COMMAND any more, within 5 s:
@@ -394,13 +401,9 @@ no_commands() {
 	local connector
 	for connector in "nc -N 127.0.0.1 $BACKEND_PORT" \
 	    "socat - TCP:127.0.0.1:$BACKEND_PORT"; do
-		FRONT_PORT=$(free_port)
 		# $connector unquoted: it is the COMMAND and its arguments.
-		bg "$BATS_TEST_TMPDIR/front.log" "$TLSFRONT" \
-		    --listen "127.0.0.1:$FRONT_PORT" --cert "$PKI/server.pem" \
-		    --key "$PKI/server.key" --ca "$PKI/ca.pem" -- \
-		    "$CERTCOOKIE" -- $connector
-		wait_port 127.0.0.1 "$FRONT_PORT"
+		listen_retry front_at -- "$CERTCOOKIE" -- $connector
+		FRONT_PORT=$PORT
 		run --separate-stderr curl_forged "$FRONT_PORT"
 		[ "$status" -eq 0 ]
 		check_answer "$output"

@@ -29,6 +29,7 @@ setup() {
 
 teardown() {
 	stop_backend || true
+	stop_closed_port
 	if [ -n "$SERVER_PID" ]; then
 		kill "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
@@ -465,13 +466,32 @@ open(sys.argv[1], "wb").write(b)
 }
 
 @test "--connect to a closed port: 502 to the client, exit 69" {
-	local port
-	port=$(free_port)
+	closed_port
 	printf "$GET\r\n" >"$REQ"
-	client -- --connect "127.0.0.1:$port"
+	client -- --connect "127.0.0.1:$CLOSED_PORT"
 	echo "$output"
 	[ "$(q .exit)" = 69 ]
 	[ "$(q '.responses | length')" = 1 ]
+	[ "$(q '.responses[0].status')" = 502 ]
+}
+
+@test "--connect unix:PATH: a backend on a UNIX socket gets CERT, not the client's" {
+	stop_backend || true
+	start_backend --unix "$BATS_TEST_TMPDIR/backend.sock"
+	[ -S "$BATS_TEST_TMPDIR/backend.sock" ]
+	printf "${GET}Cookie: CERT=evil; a=1\r\n\r\n" >"$REQ"
+	client -- --connect "unix:$BATS_TEST_TMPDIR/backend.sock"
+	echo "$output"
+	[ "$(q .exit)" = 0 ]
+	[ "$(q '.responses[0].status')" = 200 ]
+	[ "$(q '.responses[0].json.cert_der_sha256')" = "$CERT_SHA" ]
+	[ "$(q '.responses[0].json.cookies.a')" = 1 ]
+	run grep -c evil "$RAW"
+	[ "$output" = 0 ]
+	# Nothing listens there any more: 502, exit 69.
+	stop_backend
+	client -- --connect "unix:$BATS_TEST_TMPDIR/backend.sock"
+	[ "$(q .exit)" = 69 ]
 	[ "$(q '.responses[0].status')" = 502 ]
 }
 
@@ -509,7 +529,8 @@ with open(sys.argv[1], "wb") as f:
         f.write(body)
 PY
 	for i in $(seq 10); do
-		run --separate-stderr sh -c 'cat "$1" | "$2" --cert-file "$3" -- "$4" "$5"' _ \
+		run --separate-stderr timeout 60 \
+		    sh -c 'cat "$1" | "$2" --cert-file "$3" -- "$4" "$5"' _ \
 		    "$BATS_TEST_TMPDIR/posts" "$CERTCOOKIE" "$CERT" "$PY" "$TOP/bench/sink.py"
 		[ "$status" -eq 0 ] || { echo "run $i: exit $status: $stderr"; return 1; }
 		n=$(grep -c '^HTTP/1.1 204' <<<"$output")
