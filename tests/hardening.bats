@@ -482,3 +482,33 @@ commands() {
 	[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
 	    "tlsfront: stopping: waiting for 0 connection(s)" ]
 }
+
+@test "--listen --max-conns 3: three clients that end inside a request free their slots at once; the next one is served" {
+	local pf=$BATS_TEST_TMPDIR/fault.port
+	$PY "$TOP/tests/fault.py" keepopen "$pf" 3>&- &
+	PIDS+=($!)
+	local i
+	for i in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
+	listen "${SRV[@]}" -v --max-conns 3 --idle-timeout 60 -- \
+	    "$CERTCOOKIE" --connect "127.0.0.1:$(cat "$pf")"
+	# Each ends inside its request line, head or chunked body, with
+	# the TLS close_notify and a full close.
+	for part in 'GET / HT' 'GET / HTTP/1.1\r\nHost: a\r\n' \
+	    'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab'; do
+		printf "$part" | timeout 10 gnutls-cli --logfile=/dev/null \
+		    --x509cafile ca.pem --x509certfile client.pem \
+		    --x509keyfile client.key -p "$PORT" localhost \
+		    >/dev/null 2>&1 || true
+	done
+	run curl -sS --max-time 5 --cacert ca.pem "${alice[@]}" \
+	    -w '\n%{time_total}' --resolve "localhost:$PORT:127.0.0.1" \
+	    "https://localhost:$PORT/"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = ok ]
+	$PY -c 'import sys; sys.exit(float(sys.argv[1]) >= 2)' "${lines[-1]}"
+	[ "$(grep -c 'certcookie: request .*: 400 end of input inside a request' "$LOG")" -eq 3 ]
+	stop_idle
+	[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
+	    "tlsfront: stopping: waiting for 0 connection(s)" ]
+}
