@@ -912,7 +912,7 @@ int
 main(int argc, char *argv[])
 {
 	struct engine_cfg ecfg;
-	struct engine conn;
+	static struct engine conn;	/* static: reachable until exit */
 	int idx, bfd, status, splice_ok;
 	struct stat st;
 

@@ -57,6 +57,17 @@ engine_init(struct engine *e, const struct engine_cfg *cfg)
 }
 
 void
+engine_free(struct engine *e)
+{
+	flow_free(&e->rq);
+	flow_free(&e->rs);
+	free(e->req.fields);
+	free(e->out.scratch);
+	e->req.fields = NULL;
+	e->out.scratch = NULL;
+}
+
+void
 engine_reset(struct engine *e)
 {
 	struct http1_field *fields;

@@ -87,6 +87,9 @@ struct engine {
  */
 int	engine_init(struct engine *e, const struct engine_cfg *cfg);
 
+/* Release what engine_init() allocated. */
+void	engine_free(struct engine *e);
+
 /*
  * Forget the connection: every per-connection field is cleared, the
  * buffers stay.  The fds are set with engine_attach().

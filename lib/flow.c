@@ -29,6 +29,20 @@ flow_init(struct flow *f, size_t cap, size_t maxiov)
 }
 
 void
+flow_free(struct flow *f)
+{
+	if (f->pp[0] != -1) {
+		close(f->pp[0]);
+		close(f->pp[1]);
+		f->pp[0] = f->pp[1] = -1;
+	}
+	free(f->buf);
+	free(f->iov);
+	f->buf = NULL;
+	f->iov = NULL;
+}
+
+void
 flow_reset(struct flow *f)
 {
 	if (f->inpipe > 0 && f->pp[0] != -1) {

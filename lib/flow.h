@@ -35,6 +35,9 @@ struct flow {
  */
 int	flow_init(struct flow *f, size_t cap, size_t maxiov);
 
+/* Release what flow_init() allocated, and the splice pipe. */
+void	flow_free(struct flow *f);
+
 /*
  * Forget everything of a connection: bytes, queue, fds, end flags.  The
  * buffer stays; so does an empty splice pipe, a pipe with bytes left in

@@ -293,6 +293,7 @@ reset_clean(struct engine *e)
 	if (engine_init(&fresh, &cfg_proxy) == -1)
 		abort();
 	CHECK(memcmp(&fresh.x, &e->x, sizeof e->x) == 0, "exchange as new");
+	engine_free(&fresh);
 	check_scenario(e, &scenarios[4], 1);
 }
 
@@ -319,5 +320,7 @@ main(void)
 	scenarios_all(&filter, &proxy);
 	timeouts(&proxy);
 	reset_clean(&proxy);
+	engine_free(&filter);
+	engine_free(&proxy);
 	return unit_done("engine");
 }
