@@ -350,12 +350,12 @@ backend_at() {
 
 @test "backends/django: the one-file Django app behind the chain" {
 	$PY -c 'import django, cryptography' || { echo "python3-django or python3-cryptography missing: run tests/deps.sh"; return 1; }
-	backend_answers "$(free_port)" $PY "$TOP/examples/backends/django/app.py"
+	backend_answers $PY "$TOP/examples/backends/django/app.py"
 }
 
 @test "backends/starlette: the Starlette app on uvicorn behind the chain" {
 	$PY -c 'import starlette, uvicorn, cryptography' || { echo "python3-starlette, python3-uvicorn or python3-cryptography missing: run tests/deps.sh"; return 1; }
-	backend_answers "$(free_port)" $PY "$TOP/examples/backends/starlette/app.py"
+	backend_answers $PY "$TOP/examples/backends/starlette/app.py"
 }
 
 @test "backends/express: the Express app (cookie-parser) behind the chain" {
