@@ -47,7 +47,7 @@ is_token(const char *s)
  *   and trim() remove: every byte up to 0x20, U+0085, U+00A0, U+1680,
  *   U+180E (Java 8), U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000
  *   and U+FEFF, as a latin-1 byte where there is one and as UTF-8;
- * - form-decoded ("+" is a space) and percent-decoded, %uXXXX too, again
+ * - form-decoded ("+" is a space) and percent-decoded, %uHHHH too, again
  *   until nothing changes, and trimmed again each time;
  * - cut at a "[" (PHP's arrays) or at a NUL (older PHP's C strings);
  * - compared ignoring case (ASCII, and the U+017F, U+0131 and U+212A that
@@ -135,7 +135,7 @@ hexval(int c)
 }
 
 /*
- * Percent-decode s[0..*n) in place (%XX, and %uXXXX to UTF-8).  Returns
+ * Percent-decode s[0..*n) in place (%XX, and %uHHHH to UTF-8).  Returns
  * whether anything changed.  Form-decoding needs nothing here: "+" is
  * trimmed and compared as a space anyway.
  */
