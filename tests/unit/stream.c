@@ -815,6 +815,26 @@ drained(int fd)
 	return ioctl(fd, SIOCOUTQ, &q) == 0 && q == 0;
 }
 
+/*
+ * The client's writes: the next split once the peer has read this one
+ * (or 20 ms after it went, when the peer stopped reading), and the
+ * half-close once all is written.
+ */
+static void
+next_write(int fd, int split, size_t at, size_t *end, uint64_t *tw,
+    int *shut)
+{
+	if (at == *end && at < inlen && (drained(fd) ||
+	    (*tw && now_ms() - *tw > 20))) {
+		*end = next_split(split, at);
+		*tw = 0;
+	}
+	if (at == inlen && !*shut) {
+		shutdown(fd, SHUT_WR);
+		*shut = 1;
+	}
+}
+
 /* Filter mode: stdin a socket written in splits, stdout a pipe. */
 static int
 run_filter(int split, char *o, size_t *olen)
@@ -847,15 +867,7 @@ run_filter(int split, char *o, size_t *olen)
 			die("filter run stalled (%zu of %zu written)", at,
 			    inlen);
 		/* One split at a time: the next once this one is read. */
-		if (at == end && at < inlen && (drained(sv[0]) ||
-		    (tw && now_ms() - tw > 20))) {
-			end = next_split(split, at);
-			tw = 0;
-		}
-		if (at == inlen && !shut) {
-			shutdown(sv[0], SHUT_WR);
-			shut = 1;
-		}
+		next_write(sv[0], split, at, &end, &tw, &shut);
 		if (at == end)
 			pfd[1].fd = -1;
 		if (poll(pfd, 2, at == end && at < inlen ? 1 : 100) == -1 &&
@@ -933,15 +945,7 @@ run_proxy(int split, char *b, size_t *blen, char *c, size_t *clen)
 		if (now_ms() - t0 > 20000)
 			die("proxy run stalled (%zu of %zu written, %zu "
 			    "answered)", at, inlen, answered);
-		if (at == end && at < inlen && (drained(sv[0]) ||
-		    (tw && now_ms() - tw > 20))) {
-			end = next_split(split, at);
-			tw = 0;
-		}
-		if (at == inlen && !cshut) {
-			shutdown(sv[0], SHUT_WR);
-			cshut = 1;
-		}
+		next_write(sv[0], split, at, &end, &tw, &cshut);
 		if (at < end)
 			pfd[0].events |= POLLOUT;
 		if (bfd != -1 && roff < rlen)
