@@ -465,10 +465,13 @@ commands() {
 	sort "$res" | uniq -c
 	[ "$(wc -l <"$res")" -eq 200 ]
 	[ "$(grep -c ' 408$' "$res")" -eq 200 ]
+	# Not before the timeout, and well before the 20 s a whole drip
+	# takes: under make sanitize the last of 200 certcookies may start
+	# (and start its clock) seconds after the first byte was sent.
 	$PY - "$res" <<-'PY'
 	import sys
 	t = [float(l.split()[0]) for l in open(sys.argv[1])]
-	assert all(1.5 <= x < 6 for x in t), (min(t), max(t))
+	assert all(1.5 <= x < 14 for x in t), (min(t), max(t))
 	PY
 	# Every slot and every certcookie is free again.
 	for i in $(seq 100); do
