@@ -237,7 +237,7 @@ static const struct v1case v1cases[] = {
 	    NULL, 0, 0 },
 	{ "IPv6 over 39 bytes", S("PROXY TCP6 0000:0000:0000:0000:0000:ffff:"
 	    "255.255.255.255 ::1 1 2\r\n"), BAD, 0, NULL, NULL, 0, 0 },
-	{ "IPv6 group of five", S("PROXY TCP6 0:0:0:0:0:0:0:00001 ::1 1 2"
+	{ "IPv6 last group of five", S("PROXY TCP6 0:0:0:0:0:0:0:00001 ::1 1 2"
 	    "\r\n"), BAD, 0, NULL, NULL, 0, 0 },
 	{ "NUL in the line", S("PROXY TCP4 1.2.3.4\0 5.6.7.8 1 2\r\n"), BAD,
 	    0, NULL, NULL, 0, 0 },
