@@ -183,7 +183,7 @@ v1_fields(const char *s, size_t n, int final, struct proxy_hdr *h)
 			break;
 	}
 	if (nf == 6)
-		return F_BAD;			/* a space after the last port */
+		return F_BAD;		/* a space after the last port */
 
 	/* Check each field, the last one perhaps unfinished. */
 	family = AF_UNSPEC;
@@ -353,7 +353,8 @@ v2_tlvs(const uint8_t *p, size_t off, size_t total, struct proxy_hdr *h)
 	h->tlv = p + off;
 	h->tlv_len = total - off;
 	for (; off < total; off += 3 + l) {
-		if (total - off < 3 || (l = be16(p + off + 1)) > total - off - 3)
+		if (total - off < 3 ||
+		    (l = be16(p + off + 1)) > total - off - 3)
 			return PROXY_BAD;
 		v = p + off + 3;
 		switch (p[off]) {

@@ -76,16 +76,16 @@ struct proxy_ssl {
 struct proxy_hdr {
 	int		 version;	/* 1 or 2 */
 	int		 command;	/* PROXY_CMD_* */
-	int		 family;	/* AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC */
-	int		 socktype;	/* SOCK_STREAM, SOCK_DGRAM, 0: unspecified */
+	int		 family;	/* AF_INET, _INET6, _UNIX, _UNSPEC */
+	int		 socktype;	/* SOCK_STREAM, SOCK_DGRAM, or 0 */
 	int		 has_addr;	/* src and dst are set */
 	struct sockaddr_storage src;	/* AF_INET or AF_INET6, with ports */
 	struct sockaddr_storage dst;
 	const uint8_t	*tlv;		/* v2: the TLVs after the addresses */
 	size_t		 tlv_len;
-	int		 has_ssl;	/* a PP2_TYPE_SSL TLV was read into ssl */
+	int		 has_ssl;	/* ssl holds a PP2_TYPE_SSL TLV */
 	struct proxy_ssl ssl;
-	struct proxy_str authority;	/* PP2_TYPE_AUTHORITY (SNI) */
+	struct proxy_str authority;	/* PP2_TYPE_AUTHORITY: SNI */
 	struct proxy_str alpn;		/* PP2_TYPE_ALPN */
 };
 

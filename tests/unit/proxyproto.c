@@ -300,7 +300,8 @@ v2(uint8_t *out, int ver_cmd, int fam, const void *body, size_t n)
 	out[13] = (uint8_t)fam;
 	out[14] = (uint8_t)(n >> 8);
 	out[15] = (uint8_t)n;
-	memcpy(out + 16, body, n);
+	if (n > 0)
+		memcpy(out + 16, body, n);
 	return 16 + n;
 }
 
@@ -311,7 +312,8 @@ body4(uint8_t *b, const void *tail, size_t n)
 	static const uint8_t a[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 0, 1, 187 };
 
 	memcpy(b, a, 12);
-	memcpy(b + 12, tail, n);
+	if (n > 0)
+		memcpy(b + 12, tail, n);
 	return 12 + n;
 }
 
