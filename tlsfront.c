@@ -145,11 +145,14 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/*
+ * parse_opt() by the groups of --help: each takes the keys of its
+ * group and returns ARGP_ERR_UNKNOWN for the others.
+ */
 static error_t
-parse_opt(int key, char *arg, struct argp_state *state)
+opt_keys(int key, char *arg, struct argp_state *state)
 {
 	struct config *cfg = state->input;
-	unsigned long v = 0;
 
 	switch (key) {
 	case 'c':
@@ -163,6 +166,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			    "own", arg);
 		cfg->tls.key[cfg->nkeys++] = arg;
 		break;
+	case OPT_TICKET_KEY:
+		cfg->tls.ticket_key = arg;
+		break;
+	case OPT_NEW_TICKET_KEY:
+		cfg->new_ticket_key = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_client(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+
+	switch (key) {
 	case OPT_CA:
 		cfg->tls.ca = arg;
 		break;
@@ -183,17 +204,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--verify: want require, optional, "
 			    "optional-no-ca or none, not \"%s\"", arg);
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_tls(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	unsigned long v = 0;
+
+	switch (key) {
 	case OPT_PRIORITY:
 		cfg->tls.priority = arg;
 		break;
 	case OPT_ALPN:
 		cfg->tls.alpn = arg;
-		break;
-	case OPT_TICKET_KEY:
-		cfg->tls.ticket_key = arg;
-		break;
-	case OPT_NEW_TICKET_KEY:
-		cfg->new_ticket_key = arg;
 		break;
 	case OPT_HS_TIMEOUT:
 		if (parse_uint(arg, 1, 3600, &v) == -1)
@@ -207,6 +235,19 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			    "seconds, not \"%s\"", arg);
 		cfg->idle_ms = v * 1000;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_listener(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	unsigned long v = 0;
+
+	switch (key) {
 	case 'l':
 		if (cfg->nlisten == LISTEN_MAX)
 			argp_error(state, "at most %d --listen", LISTEN_MAX);
@@ -227,6 +268,19 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case 'u':
 		cfg->user = arg;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_logging(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+
+	(void)arg;
+	switch (key) {
 	case 'v':
 		cfg->verbosity++;
 		break;
@@ -239,13 +293,30 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_SYSLOG:
 		cfg->use_syslog = 0;
 		break;
-	case ARGP_KEY_NO_ARGS:
-		if (cfg->new_ticket_key == NULL)
-			argp_error(state, "no COMMAND to run");
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+	return 0;
+}
+
+static error_t
+parse_opt(int key, char *arg, struct argp_state *state)
+{
+	static error_t (*const groups[])(int, char *,
+	    struct argp_state *) = {
+		opt_keys, opt_client, opt_tls, opt_listener, opt_logging,
+	};
+	struct config *cfg = state->input;
+	error_t e;
+	size_t i;
+
+	for (i = 0; i < sizeof groups / sizeof groups[0]; i++)
+		if ((e = groups[i](key, arg, state)) != ARGP_ERR_UNKNOWN)
+			return e;
+	if (key != ARGP_KEY_NO_ARGS)
+		return ARGP_ERR_UNKNOWN;
+	if (cfg->new_ticket_key == NULL)
+		argp_error(state, "no COMMAND to run");
 	return 0;
 }
 
