@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
 #include "certenv.h"
-#include "sha256.h"
 #include "tls.h"
 
 int
@@ -450,6 +450,7 @@ verify_reason(unsigned st)
 #define VCACHE_LIFE	60	/* seconds */
 #define VCACHE_DEPTH	16	/* longer chains are not cached */
 #define VCACHE_PURPOSE	GNUTLS_KP_TLS_WWW_CLIENT
+#define SHA256_LEN	32
 
 struct vcache_entry {
 	unsigned char	 key[SHA256_LEN];
@@ -470,7 +471,10 @@ static struct {
 	int	 unknown;	/* a certificate time that could not be read */
 } vbound;
 
-/* The cache key of a chain, or -1 for a chain too long to cache. */
+/*
+ * The cache key of a chain, or -1 for a chain too long to cache (or
+ * a hash that failed).
+ */
 static int
 vcache_key(const gnutls_datum_t *certs, unsigned n,
     unsigned char key[SHA256_LEN])
@@ -492,10 +496,14 @@ vcache_key(const gnutls_datum_t *certs, unsigned n,
 		*p++ = (unsigned char)(certs[i].size >> 16);
 		*p++ = (unsigned char)(certs[i].size >> 8);
 		*p++ = (unsigned char)certs[i].size;
-		sha256(certs[i].data, certs[i].size, p);
+		if (gnutls_hash_fast(GNUTLS_DIG_SHA256, certs[i].data,
+		    certs[i].size, p) < 0)
+			return -1;
 		p += SHA256_LEN;
 	}
-	sha256(buf, (size_t)(p - buf), key);
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, (size_t)(p - buf),
+	    key) < 0)
+		return -1;
 	return 0;
 }
 
