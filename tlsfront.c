@@ -145,11 +145,14 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/*
+ * parse_opt() by the groups of --help: each takes the keys of its
+ * group and returns ARGP_ERR_UNKNOWN for the others.
+ */
 static error_t
-parse_opt(int key, char *arg, struct argp_state *state)
+opt_keys(int key, char *arg, struct argp_state *state)
 {
 	struct config *cfg = state->input;
-	unsigned long v = 0;
 
 	switch (key) {
 	case 'c':
@@ -163,6 +166,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			    "own", arg);
 		cfg->tls.key[cfg->nkeys++] = arg;
 		break;
+	case OPT_TICKET_KEY:
+		cfg->tls.ticket_key = arg;
+		break;
+	case OPT_NEW_TICKET_KEY:
+		cfg->new_ticket_key = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_client(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+
+	switch (key) {
 	case OPT_CA:
 		cfg->tls.ca = arg;
 		break;
@@ -183,17 +204,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--verify: want require, optional, "
 			    "optional-no-ca or none, not \"%s\"", arg);
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_tls(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	unsigned long v = 0;
+
+	switch (key) {
 	case OPT_PRIORITY:
 		cfg->tls.priority = arg;
 		break;
 	case OPT_ALPN:
 		cfg->tls.alpn = arg;
-		break;
-	case OPT_TICKET_KEY:
-		cfg->tls.ticket_key = arg;
-		break;
-	case OPT_NEW_TICKET_KEY:
-		cfg->new_ticket_key = arg;
 		break;
 	case OPT_HS_TIMEOUT:
 		if (parse_uint(arg, 1, 3600, &v) == -1)
@@ -207,6 +235,19 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			    "seconds, not \"%s\"", arg);
 		cfg->idle_ms = v * 1000;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_listener(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	unsigned long v = 0;
+
+	switch (key) {
 	case 'l':
 		if (cfg->nlisten == LISTEN_MAX)
 			argp_error(state, "at most %d --listen", LISTEN_MAX);
@@ -227,6 +268,19 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case 'u':
 		cfg->user = arg;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_logging(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+
+	(void)arg;
+	switch (key) {
 	case 'v':
 		cfg->verbosity++;
 		break;
@@ -239,13 +293,30 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_SYSLOG:
 		cfg->use_syslog = 0;
 		break;
-	case ARGP_KEY_NO_ARGS:
-		if (cfg->new_ticket_key == NULL)
-			argp_error(state, "no COMMAND to run");
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+	return 0;
+}
+
+static error_t
+parse_opt(int key, char *arg, struct argp_state *state)
+{
+	static error_t (*const groups[])(int, char *,
+	    struct argp_state *) = {
+		opt_keys, opt_client, opt_tls, opt_listener, opt_logging,
+	};
+	struct config *cfg = state->input;
+	error_t e;
+	size_t i;
+
+	for (i = 0; i < sizeof groups / sizeof groups[0]; i++)
+		if ((e = groups[i](key, arg, state)) != ARGP_ERR_UNKNOWN)
+			return e;
+	if (key != ARGP_KEY_NO_ARGS)
+		return ARGP_ERR_UNKNOWN;
+	if (cfg->new_ticket_key == NULL)
+		argp_error(state, "no COMMAND to run");
 	return 0;
 }
 
@@ -953,7 +1024,7 @@ struct worker {
 	int		 ctl;		/* our end; -1: slot free */
 	int		 busy;
 	unsigned	 served;
-	unsigned	 gen;		/* of the credentials it was forked with */
+	unsigned	 gen;		/* of the credentials forked with */
 	struct source	 src;		/* of the connection, when busy */
 };
 
@@ -1051,25 +1122,46 @@ worker_retire(struct worker *w)
 }
 
 /*
- * A new worker in a free slot of ws[0..nw), or NULL.  conn is the
+ * The accept loop's state.  The arrays it points to are in loop_mem;
+ * the rest is accept_loop()'s own, each field changed by one step:
+ * busy by loop_reap(), loop_done() and loop_dispatch(), gen by
+ * loop_reload(), full and np by loop_poll_setup().
+ */
+struct loop {
+	const int		*lfd;		/* listening sockets */
+	int			 nl;
+	int			 defer[LISTEN_MAX]; /* their TCP_DEFER_ACCEPT */
+	const struct config	*cfg;
+	struct tls_ctx		*ctx;
+	struct worker		*ws;		/* nw slots */
+	unsigned		 nw;
+	struct pollfd		*pfd;		/* nl listeners, then workers */
+	struct worker		**pw;		/* the worker of pfd[nl + k] */
+	unsigned		 np;		/* fds in pfd this turn */
+	unsigned		 busy;		/* workers with a connection */
+	unsigned		 gen;		/* of the credentials */
+	int			 full;		/* not accepting: --max-conns */
+	sigset_t		 orig;		/* the mask before the loop's */
+};
+
+/*
+ * A new worker in a free slot of l->ws, or NULL.  conn is the
  * connection the loop holds, about to be passed to a worker: the new
  * worker gets it by send_fd() like any other, and must not keep the
  * copy the fork gave it, or the client would never see the connection
  * closed.
  */
 static struct worker *
-worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
-    int conn, const sigset_t *orig, const struct config *cfg,
-    const struct tls_ctx *ctx, unsigned gen)
+worker_new(const struct loop *l, int conn)
 {
 	struct worker *w = NULL;
 	unsigned k;
 	int sv[2], i;
 	pid_t pid;
 
-	for (k = 0; k < nw && w == NULL; k++)
-		if (ws[k].ctl == -1)
-			w = &ws[k];
+	for (k = 0; k < l->nw && w == NULL; k++)
+		if (l->ws[k].ctl == -1)
+			w = &l->ws[k];
 	if (w == NULL)
 		return NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -1089,69 +1181,67 @@ worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
 		signal(SIGCHLD, SIG_DFL);
 		/* A reload of the server is not for us. */
 		signal(SIGHUP, SIG_IGN);
-		sigprocmask(SIG_SETMASK, orig, NULL);
+		sigprocmask(SIG_SETMASK, &l->orig, NULL);
 		/*
 		 * Every fd the loop owns: the others' ends, whose end of
 		 * file must reach them, and the connection, whose close
 		 * must reach the client.
 		 */
-		for (i = 0; i < nl; i++)
-			close(lfd[i]);
+		for (i = 0; i < l->nl; i++)
+			close(l->lfd[i]);
 		close(conn);
-		for (k = 0; k < nw; k++)
-			if (ws[k].ctl != -1)
-				close(ws[k].ctl);
+		for (k = 0; k < l->nw; k++)
+			if (l->ws[k].ctl != -1)
+				close(l->ws[k].ctl);
 		close(sv[0]);
 		munmap(loop_mem.base, loop_mem.len);
-		worker(sv[1], cfg, ctx);
+		worker(sv[1], l->cfg, l->ctx);
 	}
 	close(sv[1]);
 	w->pid = pid;
 	w->ctl = sv[0];
 	w->busy = 0;
 	w->served = 0;
-	w->gen = gen;
+	w->gen = l->gen;
 	return w;
 }
 
-static _Noreturn void
-accept_loop(const int *lfd, int nl, const struct config *cfg,
-    struct tls_ctx *ctx)
+/* The arrays, and what happens to COMMAND's orphans. */
+static void
+loop_init(struct loop *l)
 {
-	struct pollfd *pfd;
-	struct sigaction sa;
-	struct tls_ctx fresh;
-	struct worker *ws, *w, **pw;
-	struct sockaddr_storage ss;
-	struct source src;
-	socklen_t sslen;
-	sigset_t block, orig;
-	char esc[4 * NI_MAXHOST];
-	int defer[LISTEN_MAX];
-	unsigned nw, busy = 0, idle, gen = 0, k, np;
-	pid_t pid;
-	char b;
-	int i, fd, r, full = 0;
+	unsigned k;
 
 	/* Busy workers are at most --max-conns; idle ones, WORKER_SPARE. */
-	nw = cfg->max_conns + WORKER_SPARE;
+	l->nw = l->cfg->max_conns + WORKER_SPARE;
 	/* In pages of their own, which a new worker unmaps: see loop_mem. */
-	loop_mem.len = nw * sizeof *pw + nw * sizeof *ws +
-	    (nw + LISTEN_MAX) * sizeof *pfd;
+	loop_mem.len = l->nw * sizeof *l->pw + l->nw * sizeof *l->ws +
+	    (l->nw + LISTEN_MAX) * sizeof *l->pfd;
 	if ((loop_mem.base = mmap(NULL, loop_mem.len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		fatal(EX_OSERR, "mmap");
-	pw = loop_mem.base;
-	ws = (struct worker *)(pw + nw);
-	pfd = (struct pollfd *)(ws + nw);
-	for (k = 0; k < nw; k++)
-		ws[k].ctl = -1;
+	l->pw = loop_mem.base;
+	l->ws = (struct worker *)(l->pw + l->nw);
+	l->pfd = (struct pollfd *)(l->ws + l->nw);
+	for (k = 0; k < l->nw; k++)
+		l->ws[k].ctl = -1;
 	/*
 	 * Whatever COMMAND leaves behind comes back to us, so that SIGTERM
 	 * waits for it too and nothing is left unreaped.
 	 */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl PR_SET_CHILD_SUBREAPER");
+}
+
+/*
+ * The signals the loop handles stay blocked but in ppoll(), so that
+ * none is missed between a check of its flag and the wait.
+ */
+static void
+loop_signals(struct loop *l)
+{
+	struct sigaction sa;
+	sigset_t block;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -1161,181 +1251,267 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &block, &orig) == -1)
+	if (sigprocmask(SIG_BLOCK, &block, &l->orig) == -1)
 		fatal(EX_OSERR, "sigprocmask");
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < nl; i++) {
-		r = fcntl(lfd[i], F_GETFL);
-		if (r == -1 || fcntl(lfd[i], F_SETFL, r | O_NONBLOCK) == -1)
+}
+
+static void
+loop_listeners(struct loop *l)
+{
+	socklen_t len;
+	int i, r;
+
+	for (i = 0; i < l->nl; i++) {
+		r = fcntl(l->lfd[i], F_GETFL);
+		if (r == -1 || fcntl(l->lfd[i], F_SETFL, r | O_NONBLOCK) == -1)
 			fatal(EX_OSERR, "listening socket");
 		/* Ours (listen_on()), or systemd's DeferAcceptSec=. */
-		sslen = sizeof defer[i];
-		if (getsockopt(lfd[i], IPPROTO_TCP, TCP_DEFER_ACCEPT,
-		    &defer[i], &sslen) == -1)
-			defer[i] = 0;
+		len = sizeof l->defer[i];
+		if (getsockopt(l->lfd[i], IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		    &l->defer[i], &len) == -1)
+			l->defer[i] = 0;
 	}
+}
+
+/* Workers that exited, and COMMAND's orphans. */
+static void
+loop_reap(struct loop *l)
+{
+	unsigned k;
+	pid_t pid;
+
+	got_chld = 0;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		for (k = 0; k < l->nw; k++)
+			if (l->ws[k].ctl != -1 && l->ws[k].pid == pid) {
+				if (l->ws[k].busy)
+					l->busy--;
+				worker_retire(&l->ws[k]);
+			}
+}
+
+/* SIGHUP: new credentials, for new workers. */
+static void
+loop_reload(struct loop *l)
+{
+	struct tls_ctx fresh;
+	gnutls_datum_t t;
+	unsigned k;
+
+	got_hup = 0;
+	if (tls_ctx_load(&fresh, &l->cfg->tls) == -1) {
+		log_warnx("reload failed, keeping the old credentials: %s",
+		    fresh.err);
+		return;
+	}
+	/* A random ticket key outlives reloads. */
+	if (l->cfg->tls.ticket_key == NULL) {
+		t = fresh.ticket;
+		fresh.ticket = l->ctx->ticket;
+		l->ctx->ticket = t;
+	}
+	tls_ctx_free(l->ctx);
+	*l->ctx = fresh;
+	l->gen++;
+	/* Busy workers go when done. */
+	for (k = 0; k < l->nw; k++)
+		if (l->ws[k].ctl != -1 && !l->ws[k].busy)
+			worker_retire(&l->ws[k]);
+	log_info("reloaded certificates, keys, CA and CRL");
+}
+
+/* The listeners, unless at --max-conns, then every worker's end. */
+static void
+loop_poll_setup(struct loop *l)
+{
+	unsigned k;
+	int i;
+
+	if (l->busy >= l->cfg->max_conns && !l->full) {
+		log_info("%u connections: not accepting more", l->busy);
+		l->full = 1;
+	} else if (l->busy < l->cfg->max_conns) {
+		l->full = 0;
+	}
+	l->np = 0;
+	for (i = 0; i < l->nl; i++) {
+		l->pfd[l->np].fd = l->full ? -1 : l->lfd[i];
+		l->pfd[l->np].events = POLLIN;
+		l->pfd[l->np++].revents = 0;
+	}
+	for (k = 0; k < l->nw; k++) {
+		if (l->ws[k].ctl == -1)
+			continue;
+		l->pw[l->np - l->nl] = &l->ws[k];
+		l->pfd[l->np].fd = l->ws[k].ctl;
+		l->pfd[l->np].events = POLLIN;
+		l->pfd[l->np++].revents = 0;
+	}
+}
+
+/* Workers done with a connection, or gone. */
+static void
+loop_done(struct loop *l)
+{
+	struct worker *w;
+	unsigned idle = 0, k;
+	char b;
+
+	for (k = 0; k < l->nw; k++)
+		if (l->ws[k].ctl != -1 && !l->ws[k].busy)
+			idle++;
+	for (k = l->nl; k < l->np; k++) {
+		if (l->pfd[k].revents == 0)
+			continue;
+		w = l->pw[k - l->nl];
+		if (w->ctl == -1)
+			continue;
+		if ((l->pfd[k].revents & POLLIN) &&
+		    read(w->ctl, &b, 1) == 1 && w->busy) {
+			w->busy = 0;
+			l->busy--;
+			if (w->gen == l->gen && w->served < WORKER_CONNS &&
+			    idle < WORKER_SPARE) {
+				idle++;
+				continue;
+			}
+		} else if (w->busy) {
+			l->busy--;
+		}
+		worker_retire(w);
+	}
+}
+
+/*
+ * Hand fd, from src, to the most recently used idle worker, else to a
+ * new one.  The loop's copy of fd is closed either way.
+ */
+static void
+loop_dispatch(struct loop *l, int fd, const struct source *src)
+{
+	struct worker *w;
+	unsigned k;
+
+	for (;;) {
+		w = NULL;
+		for (k = 0; k < l->nw; k++)
+			if (l->ws[k].ctl != -1 && !l->ws[k].busy &&
+			    (w == NULL || l->ws[k].served > w->served))
+				w = &l->ws[k];
+		if (w == NULL && (w = worker_new(l, fd)) == NULL)
+			break;
+		if (send_fd(w->ctl, fd) == 0)
+			break;
+		worker_retire(w);
+	}
+	close(fd);
+	if (w != NULL) {
+		w->busy = 1;
+		w->served++;
+		w->src = *src;
+		l->busy++;
+	}
+}
+
+/* A connection from listener i, if one is there and may be served. */
+static void
+loop_accept(struct loop *l, int i)
+{
+	struct sockaddr_storage ss;
+	struct source src;
+	socklen_t sslen = sizeof ss;
+	char esc[4 * NI_MAXHOST], b;
+	int fd, r;
+
+	fd = accept4(l->lfd[i], (struct sockaddr *)&ss, &sslen,
+	    SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	/*
+	 * Under TCP_DEFER_ACCEPT, a connection without a byte to read
+	 * was handed over because its deferral ran out: silent for as
+	 * long as the handshake may take, it gets no worker.  One that
+	 * has ended already (end of file, reset) gets none either.
+	 */
+	if (l->defer[i] > 0 && (r = (int)recv(fd, &b, 1,
+	    MSG_PEEK | MSG_DONTWAIT)) <= 0) {
+		if (r == -1 && errno == EAGAIN)
+			log_info("%s: nothing sent in %d s: closed",
+			    addr_esc(&ss, esc, sizeof esc), l->defer[i]);
+		close(fd);
+		return;
+	}
+	source_of(&ss, &src);
+	if (over_limit(l->ws, l->nw, l->cfg->max_per_ip, &ss, &src)) {
+		close(fd);
+		return;
+	}
+	loop_dispatch(l, fd, &src);
+}
+
+/*
+ * SIGTERM: stop accepting; idle workers see end of file and exit,
+ * busy ones after their connection.
+ */
+static _Noreturn void
+loop_stop(struct loop *l)
+{
+	unsigned k;
+	int i;
+
+	for (i = 0; i < l->nl; i++)
+		close(l->lfd[i]);
+	log_info("stopping: waiting for %u connection(s)", l->busy);
+	for (k = 0; k < l->nw; k++)
+		if (l->ws[k].ctl != -1)
+			worker_retire(&l->ws[k]);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	exit(0);
+}
+
+static _Noreturn void
+accept_loop(const int *lfd, int nl, const struct config *cfg,
+    struct tls_ctx *ctx)
+{
+	struct loop l;
+	int i;
+
+	memset(&l, 0, sizeof l);
+	l.lfd = lfd;
+	l.nl = nl;
+	l.cfg = cfg;
+	l.ctx = ctx;
+	loop_init(&l);
+	loop_signals(&l);
+	loop_listeners(&l);
 	log_debug("accepting connections on %d socket(s)", nl);
 
 	while (!got_term) {
-		got_chld = 0;
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-			for (k = 0; k < nw; k++)
-				if (ws[k].ctl != -1 && ws[k].pid == pid) {
-					if (ws[k].busy)
-						busy--;
-					worker_retire(&ws[k]);
-				}
-		if (got_hup) {
-			got_hup = 0;
-			if (tls_ctx_load(&fresh, &cfg->tls) == -1) {
-				log_warnx("reload failed, keeping the old "
-				    "credentials: %s", fresh.err);
-			} else {
-				gnutls_datum_t t;
-
-				/* A random ticket key outlives reloads. */
-				if (cfg->tls.ticket_key == NULL) {
-					t = fresh.ticket;
-					fresh.ticket = ctx->ticket;
-					ctx->ticket = t;
-				}
-				tls_ctx_free(ctx);
-				*ctx = fresh;
-				gen++;
-				/* Busy workers go when done. */
-				for (k = 0; k < nw; k++)
-					if (ws[k].ctl != -1 && !ws[k].busy)
-						worker_retire(&ws[k]);
-				log_info("reloaded certificates, keys, CA "
-				    "and CRL");
-			}
-		}
-		if (busy >= cfg->max_conns && !full) {
-			log_info("%u connections: not accepting more", busy);
-			full = 1;
-		} else if (busy < cfg->max_conns) {
-			full = 0;
-		}
-		np = 0;
-		for (i = 0; i < nl; i++) {
-			pfd[np].fd = full ? -1 : lfd[i];
-			pfd[np].events = POLLIN;
-			pfd[np++].revents = 0;
-		}
-		for (k = 0; k < nw; k++) {
-			if (ws[k].ctl == -1)
-				continue;
-			pw[np - nl] = &ws[k];
-			pfd[np].fd = ws[k].ctl;
-			pfd[np].events = POLLIN;
-			pfd[np++].revents = 0;
-		}
-		r = ppoll(pfd, np, NULL, &orig);
-		if (r == -1) {
+		loop_reap(&l);
+		if (got_hup)
+			loop_reload(&l);
+		loop_poll_setup(&l);
+		if (ppoll(l.pfd, l.np, NULL, &l.orig) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal(EX_OSERR, "poll");
 		}
-		/* Workers done with a connection, or gone. */
-		idle = 0;
-		for (k = 0; k < nw; k++)
-			if (ws[k].ctl != -1 && !ws[k].busy)
-				idle++;
-		for (k = nl; k < np; k++) {
-			if (pfd[k].revents == 0)
-				continue;
-			w = pw[k - nl];
-			if (w->ctl == -1)
-				continue;
-			if ((pfd[k].revents & POLLIN) &&
-			    read(w->ctl, &b, 1) == 1 && w->busy) {
-				w->busy = 0;
-				busy--;
-				if (w->gen == gen && w->served < WORKER_CONNS &&
-				    idle < WORKER_SPARE) {
-					idle++;
-					continue;
-				}
-			} else if (w->busy) {
-				busy--;
-			}
-			worker_retire(w);
-		}
-		for (i = 0; i < nl && busy < cfg->max_conns; i++) {
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			sslen = sizeof ss;
-			fd = accept4(lfd[i], (struct sockaddr *)&ss, &sslen,
-			    SOCK_CLOEXEC);
-			if (fd == -1) {
-				if (errno != EAGAIN && errno != EINTR &&
-				    errno != ECONNABORTED)
-					log_warn("accept");
-				continue;
-			}
-			/*
-			 * Under TCP_DEFER_ACCEPT, a connection without a
-			 * byte to read was handed over because its deferral
-			 * ran out: silent for as long as the handshake may
-			 * take, it gets no worker.  One that has ended
-			 * already (end of file, reset) gets none either.
-			 */
-			if (defer[i] > 0 && (r = (int)recv(fd, &b, 1,
-			    MSG_PEEK | MSG_DONTWAIT)) <= 0) {
-				if (r == -1 && errno == EAGAIN)
-					log_info("%s: nothing sent in %d s: "
-					    "closed", addr_esc(&ss, esc,
-					    sizeof esc), defer[i]);
-				close(fd);
-				continue;
-			}
-			source_of(&ss, &src);
-			if (over_limit(ws, nw, cfg->max_per_ip, &ss, &src)) {
-				close(fd);
-				continue;
-			}
-			/* The most recently used idle worker, else a new one. */
-			for (;;) {
-				w = NULL;
-				for (k = 0; k < nw; k++)
-					if (ws[k].ctl != -1 && !ws[k].busy &&
-					    (w == NULL ||
-					    ws[k].served > w->served))
-						w = &ws[k];
-				if (w == NULL && (w = worker_new(ws, nw, lfd, nl,
-				    fd, &orig, cfg, ctx, gen)) == NULL)
-					break;
-				if (send_fd(w->ctl, fd) == 0)
-					break;
-				worker_retire(w);
-			}
-			close(fd);
-			if (w != NULL) {
-				w->busy = 1;
-				w->served++;
-				w->src = src;
-				busy++;
-			}
-		}
+		loop_done(&l);
+		for (i = 0; i < nl && l.busy < cfg->max_conns; i++)
+			if (l.pfd[i].revents & POLLIN)
+				loop_accept(&l, i);
 	}
-
-	/*
-	 * SIGTERM: stop accepting; idle workers see end of file and exit,
-	 * busy ones after their connection.
-	 */
-	for (i = 0; i < nl; i++)
-		close(lfd[i]);
-	log_info("stopping: waiting for %u connection(s)", busy);
-	for (k = 0; k < nw; k++)
-		if (ws[k].ctl != -1)
-			worker_retire(&ws[k]);
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-		;
-	exit(0);
+	loop_stop(&l);
 }
 
 int
