@@ -31,6 +31,11 @@
 #   memory    K idle connections (after one request each): private memory
 #             (Private_* of /proc/PID/smaps_rollup, all processes of the
 #             front end) minus that before, KiB per connection
+#   exec      this machine's own cost of starting a program: posix_spawn
+#             + wait of an empty C program, static and dynamic (built in
+#             the work directory), X times each, interleaved; the median
+#             wall time, printed under every table (bench/spawn.c, as
+#             bench/exec.sh), the floor of any per-connection front end
 # CPU is that of the front end's whole process tree, reaped children
 # included: each front end runs in its own cgroup (cpu.stat usage_usec, or
 # cpuacct.usage), which also holds the processes that leave the tree
@@ -45,7 +50,7 @@
 #   QUICK=1      smaller counts, whole run in under two minutes
 #   REPS=3       repetitions; front ends interleaved within each, their
 #                order rotated from one repetition to the next
-#   N, M, K, DOWNLOAD_MIB   override the counts
+#   N, M, K, DOWNLOAD_MIB, X   override the counts
 #   FRONTENDS="nginx haproxy ..."   a subset
 #   METRICS="full memory ..."   a subset of full resumed keepalive download
 #                memory (default all; keepalive needs full, download also
@@ -65,8 +70,10 @@ QUICK=${QUICK:-0}
 REPS=${REPS:-3}
 if [ "$QUICK" = 1 ]; then
 	N=${N:-100} M=${M:-2000} K=${K:-30} DOWNLOAD_MIB=${DOWNLOAD_MIB:-256}
+	X=${X:-300}
 else
 	N=${N:-500} M=${M:-20000} K=${K:-100} DOWNLOAD_MIB=${DOWNLOAD_MIB:-1024}
+	X=${X:-1000}
 fi
 FRONTENDS=${FRONTENDS:-nginx haproxy stunnel stunnel-inetd tlsfront tlsfront-inetd}
 METRICS=${METRICS:-full resumed keepalive download memory}
@@ -613,6 +620,24 @@ $(now_ns) - $w0) / 1000)")
 done
 elapsed=$(calc "($(now_ns) - $t_start) / 1e9")
 
+# --- the cost of one exec on this machine ----------------------------------
+exec_note="not measured (no C compiler)"
+if command -v cc >/dev/null &&
+    cc -std=c11 -D_GNU_SOURCE -O2 -o "$work/spawn" bench/spawn.c &&
+    echo 'int main(void) { return 0; }' >"$work/empty.c" &&
+    cc -O2 -static -o "$work/empty-static" "$work/empty.c" &&
+    cc -O2 -o "$work/empty-dynamic" "$work/empty.c"; then
+	echo "bench: exec: $X posix_spawn + wait of each empty program" >&2
+	{ read -r st _ && read -r dy _; } < <("$work/spawn" "$X" /dev/null \
+	    -- "$work/empty-static" -- "$work/empty-dynamic") || st=
+	if [ -n "$st" ]; then
+		exec_note=$(printf 'static %.2f ms, dynamic %.2f ms' \
+		    "$(calc "$st / 1000")" "$(calc "$dy / 1000")")
+	else
+		exec_note="failed"
+	fi
+fi
+
 # --- the table ---------------------------------------------------------------
 label() {
 	case $1 in
@@ -682,6 +707,9 @@ table() {
 		for m in $metrics; do printf ' %s |' "$(cell "$fe" "$m")"; done
 		echo
 	done
+	# the floor of a process per connection, in the full handshake column
+	printf '| empty C program, exec + wait, wall (median of %d) | %s | | | | | |\n' \
+	    "$X" "$exec_note"
 	echo
 	for fe in $FRONTENDS; do
 		[ -n "${note[$fe]:-}" ] && printf -- '- %s: %s\n' "$fe" "${note[$fe]}"
