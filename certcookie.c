@@ -9,6 +9,7 @@
 
 #include <argp.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -40,10 +41,10 @@ struct config {
 	const char	*upgrade;
 	int		 allow_connect;
 	const char	*connect;
-	unsigned	 head_timeout;	/* seconds */
-	unsigned	 body_timeout;
-	unsigned	 connect_timeout;
-	unsigned	 response_timeout;
+	size_t		 head_timeout;	/* seconds */
+	size_t		 body_timeout;
+	size_t		 connect_timeout;
+	size_t		 response_timeout;
 	int		 verbose;
 	char		**cmd;
 };
@@ -148,57 +149,45 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, NULL, 0 },
 };
 
-static size_t
-parse_size(struct argp_state *state, const char *opt, const char *arg,
-    size_t min, size_t max)
-{
-	unsigned long long v;
+/* The options that take a number: the range, and the size_t it sets. */
+static const struct number {
+	int		 key;
+	const char	*opt;
+	size_t		 min, max;
+	size_t		 off;	/* in struct config */
+} numbers[] = {
+	{ O_MAX_HEADER, "--max-header-bytes", 256, 16 << 20,
+	    offsetof(struct config, max_head) },
+	{ O_MAX_FIELDS, "--max-fields", 1, HTTP1_MAX_FIELDS_LIMIT,
+	    offsetof(struct config, max_fields) },
+	{ O_MAX_VALUE, "--max-value-bytes", 0, 1 << 20,
+	    offsetof(struct config, v.max_value) },
+	{ O_HEAD_TIMEOUT, "--head-timeout", 1, 86400,
+	    offsetof(struct config, head_timeout) },
+	{ O_BODY_TIMEOUT, "--body-timeout", 1, 86400,
+	    offsetof(struct config, body_timeout) },
+	{ O_CONNECT_TIMEOUT, "--connect-timeout", 1, 86400,
+	    offsetof(struct config, connect_timeout) },
+	{ O_RESPONSE_TIMEOUT, "--response-timeout", 1, 86400,
+	    offsetof(struct config, response_timeout) },
+};
 
-	if (num_parse(arg, min, max, &v) == -1)
-		argp_error(state, "%s: %s: must be a number from %zu to %zu",
-		    opt, arg, min, max);
-	return (size_t)v;
-}
-
-/* The options that take a number. */
 static error_t
 parse_number(int key, char *arg, struct argp_state *state)
 {
-	struct config *c = state->input;
+	const struct number *n;
+	unsigned long long v;
 
-	switch (key) {
-	case O_MAX_HEADER:
-		c->max_head = parse_size(state, "--max-header-bytes", arg, 256,
-		    16 << 20);
-		break;
-	case O_MAX_FIELDS:
-		c->max_fields = parse_size(state, "--max-fields", arg, 1,
-		    HTTP1_MAX_FIELDS_LIMIT);
-		break;
-	case O_MAX_VALUE:
-		c->v.max_value = parse_size(state, "--max-value-bytes", arg, 0,
-		    1 << 20);
-		break;
-	case O_HEAD_TIMEOUT:
-		c->head_timeout = parse_size(state, "--head-timeout", arg, 1,
-		    86400);
-		break;
-	case O_BODY_TIMEOUT:
-		c->body_timeout = parse_size(state, "--body-timeout", arg, 1,
-		    86400);
-		break;
-	case O_CONNECT_TIMEOUT:
-		c->connect_timeout = parse_size(state, "--connect-timeout",
-		    arg, 1, 86400);
-		break;
-	case O_RESPONSE_TIMEOUT:
-		c->response_timeout = parse_size(state, "--response-timeout",
-		    arg, 1, 86400);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
+	for (n = numbers; n < numbers + sizeof numbers / sizeof *n; n++) {
+		if (n->key != key)
+			continue;
+		if (num_parse(arg, n->min, n->max, &v) == -1)
+			argp_error(state, "%s: %s: must be a number from %zu "
+			    "to %zu", n->opt, arg, n->min, n->max);
+		*(size_t *)((char *)state->input + n->off) = (size_t)v;
+		return 0;
 	}
-	return 0;
+	return ARGP_ERR_UNKNOWN;
 }
 
 static error_t
@@ -294,22 +283,7 @@ static const struct argp argp = {
 	NULL, NULL, NULL,
 };
 
-/* The notes of the engine and of values_build(). */
-static void
-lib_log(int level, const char *msg)
-{
-	if (level <= 1)
-		log_warnx("%s", msg);
-	else if (level == 2)
-		log_info("%s", msg);
-	else
-		log_debug("%s", msg);
-}
-
-/*
- * Work out, once per process, what every request gets: the cookie list
- * (ck.add) and the header fields (ck.fields).
- */
+/* What every request gets: the cookie list and the header fields. */
 static void
 setup_values(void)
 {
@@ -317,7 +291,7 @@ setup_values(void)
 	int r;
 
 	cfg.v.header_chain = ck.header_chain;
-	cfg.v.log = lib_log;
+	cfg.v.log = log_note;
 	if ((r = values_build(&cfg.v, &v)) != 0)
 		fatal(r == VALUES_ECERT ? EX_NOINPUT : r == VALUES_ENOMEM ?
 		    EX_OSERR : EX_SOFTWARE, "%s", v.err);
@@ -401,14 +375,6 @@ run_filter(struct engine *e, int splice_ok)
 	}
 }
 
-/* Shut down writing to fd, or close it when it is not a socket. */
-static void
-shut(int fd)
-{
-	if (shutdown(fd, SHUT_WR) == -1 && errno == ENOTSOCK)
-		close(fd);
-}
-
 static int
 gone(int err)
 {
@@ -429,7 +395,7 @@ answer_now(int fd, int status)
 	do
 		n = write(fd, msg, len);
 	while (n == -1 && errno == EINTR);
-	shut(fd);
+	net_shut(fd);
 	return EX_UNAVAILABLE;
 }
 
@@ -575,12 +541,12 @@ run_proxy(struct engine *e, int bfd)
 			continue;
 		verdict = engine_verdict(e, &shut_backend);
 		if (shut_backend)
-			shut(bfd);
+			net_shut(bfd);
 		switch (verdict) {
 		case ENGINE_AGAIN:
 			continue;
 		case ENGINE_END:
-			shut(1);
+			net_shut(1);
 			return e->status;
 		case ENGINE_UNANSWERED:
 			return e->status = answer_now(1, 502);
@@ -686,7 +652,7 @@ main(int argc, char *argv[])
 	ecfg.head_timeout = cfg.head_timeout;
 	ecfg.body_timeout = cfg.body_timeout;
 	ecfg.response_timeout = cfg.response_timeout;
-	ecfg.log = lib_log;
+	ecfg.log = log_note;
 	if (engine_init(&conn, &ecfg) == -1)
 		fatal(EX_OSERR, "malloc");
 

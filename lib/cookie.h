@@ -31,7 +31,7 @@ struct cookie_cfg {
 	const char	*fields;
 	size_t		 fields_len;
 	size_t		 fields_count;	/* how many lines that is */
-	/* Upgrade tokens forwarded, comma-separated, lower case. */
+	/* Upgrade tokens forwarded, comma-separated, any case. */
 	const char	*upgrade;
 	int		 reject_spoof;
 	/* Fields a rewritten head may hold (HTTP1_MAX_FIELDS by default). */
