@@ -26,6 +26,13 @@ net_nonblock(int fd)
 	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+void
+net_shut(int fd)
+{
+	if (shutdown(fd, SHUT_WR) == -1 && errno == ENOTSOCK)
+		close(fd);
+}
+
 uint64_t
 net_now_ms(void)
 {

@@ -8,6 +8,12 @@
 /* Set O_NONBLOCK on fd.  Returns 0, or -1 (errno). */
 int	net_nonblock(int fd);
 
+/*
+ * Shut down writing to fd (the peer reads its end), or close it when it
+ * is not a socket (a pipe).
+ */
+void	net_shut(int fd);
+
 /* Monotonic time in ms. */
 uint64_t net_now_ms(void);
 
