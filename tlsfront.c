@@ -36,6 +36,7 @@
 
 #include "certenv.h"
 #include "exits.h"
+#include "handoff.h"
 #include "log.h"
 #include "net.h"
 #include "num.h"
@@ -62,6 +63,7 @@ struct config {
 	unsigned	 max_conns;
 	unsigned	 max_per_ip;	/* 0: no limit */
 	int		 verify_set;
+	int		 handoff;	/* workers keep COMMAND running */
 	int		 verbosity;
 	int		 use_syslog;
 	size_t		 nkeys;
@@ -74,7 +76,7 @@ const char *argp_program_bug_address = NULL;
 enum {
 	OPT_CA = 256, OPT_CRL, OPT_VERIFY, OPT_PRIORITY, OPT_ALPN,
 	OPT_TICKET_KEY, OPT_NEW_TICKET_KEY, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
-	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG,
+	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG, OPT_HANDOFF,
 };
 
 static const struct argp_option options[] = {
@@ -119,6 +121,10 @@ static const struct argp_option options[] = {
 	{ "max-conns-per-ip", OPT_MAX_PER_IP, "N", 0,
 	    "At most N of them from one IPv4 address or IPv6 /64; more "
 	    "are closed at once (default: 0, no limit)", 4 },
+	{ "handoff", OPT_HANDOFF, NULL, 0,
+	    "Start COMMAND once per worker and pass it each connection "
+	    "(HANDOFF_FD, see the manual) instead of running it for each",
+	    4 },
 	{ "user", 'u', "USER", 0,
 	    "Switch to USER after binding and loading keys", 4 },
 	{ NULL, 0, NULL, 0, "Logging:", 5 },
@@ -223,6 +229,9 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--max-conns-per-ip: want 0 to "
 			    "1000000, not \"%s\"", arg);
 		cfg->max_per_ip = v;
+		break;
+	case OPT_HANDOFF:
+		cfg->handoff = 1;
 		break;
 	case 'u':
 		cfg->user = arg;
@@ -590,6 +599,177 @@ run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
 			fatal(EX_OSERR, "waitpid");
 }
 
+/*
+ * --handoff: the worker's COMMAND, started once and passed connection
+ * after connection on a SOCK_SEQPACKET socket (lib/handoff.h), its fd 3.
+ * pid -1: not running; it starts again for the next connection.
+ */
+#define HANDOFF_FD_NUM	3
+#define RESIDENT_STOP_MS 5000
+
+static struct {
+	pid_t			 pid;
+	int			 sock;		/* our end */
+	struct handoff_msg	 msg;		/* each message, built here */
+	char			**envp;		/* environ, HANDOFF_FD=3 */
+} res = { -1, -1, { NULL, 0, NULL, 0 }, NULL };
+
+struct resident_io {
+	int	 sock;
+	int	 null;
+};
+
+/* In the child, as command_fds(): fd 3 the socket, 0 and 1 /dev/null. */
+static int
+resident_setup(void *arg)
+{
+	const struct resident_io *io = arg;
+	int s = io->sock, n = io->null;
+
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* Out of the way of the fds they go to, and closed by the exec. */
+	if ((s <= HANDOFF_FD_NUM &&
+	    (s = fcntl(s, F_DUPFD_CLOEXEC, HANDOFF_FD_NUM + 1)) == -1) ||
+	    (n <= HANDOFF_FD_NUM &&
+	    (n = fcntl(n, F_DUPFD_CLOEXEC, HANDOFF_FD_NUM + 1)) == -1))
+		return -1;
+	if (dup2(n, 0) == -1 || dup2(n, 1) == -1 ||
+	    dup2(s, HANDOFF_FD_NUM) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+resident_start(const struct config *cfg)
+{
+	static char handoff_var[] = HANDOFF_ENV "=3";
+	struct resident_io io;
+	int sv[2], size = HANDOFF_MAX + 4096, e;
+	size_t n = 0;
+	pid_t pid;
+
+	if (res.envp == NULL) {
+		while (environ != NULL && environ[n] != NULL)
+			n++;
+		if ((res.envp = calloc(n + 2, sizeof *res.envp)) == NULL)
+			return -1;
+		if (n > 0)
+			memcpy(res.envp, environ, n * sizeof *environ);
+		res.envp[n] = handoff_var;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	/* A message must fit the buffer whole. */
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	io.sock = sv[0];
+	if ((io.null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	pid = spawn_run(cfg->child, res.envp, resident_setup, &io);
+	e = errno;
+	close(sv[0]);
+	close(io.null);
+	if (pid <= 0) {
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	res.pid = pid;
+	res.sock = sv[1];
+	return 0;
+}
+
+/*
+ * Stop the resident COMMAND: end of file on its socket, which tells it
+ * to exit once done; SIGKILL at once when kill_now, or after
+ * RESIDENT_STOP_MS.
+ */
+static void
+resident_stop(int kill_now)
+{
+	int st, ms;
+
+	if (res.pid == -1)
+		return;
+	close(res.sock);
+	res.sock = -1;
+	if (kill_now)
+		kill(res.pid, SIGKILL);
+	for (ms = 0; waitpid(res.pid, &st, WNOHANG) == 0; ms += 10) {
+		if (ms == RESIDENT_STOP_MS) {
+			log_warnx("COMMAND (pid %ld) still running %d s "
+			    "after its end of file: killed", (long)res.pid,
+			    RESIDENT_STOP_MS / 1000);
+			kill(res.pid, SIGKILL);
+		}
+		poll(NULL, 0, 10);
+	}
+	res.pid = -1;
+}
+
+/* Whether the resident COMMAND has gone since its last connection. */
+static int
+resident_gone(void)
+{
+	struct pollfd pfd = { res.sock, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
+/*
+ * run_command() for --handoff: the connection goes to the resident
+ * COMMAND, started first if need be.  When the handoff fails, or
+ * COMMAND ends without saying it is done, that one connection is
+ * closed and COMMAND starts again for the next.
+ */
+static void
+run_resident(struct tls_conn *c, const struct config *cfg, const char *peer,
+    const char *subject, const struct timespec *t0)
+{
+	char **envp;
+	int sp[2], r, st;
+
+	if ((envp = certenv_envp()) == NULL)
+		fatal(EX_OSERR, "environment");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("socketpair");
+		close(c->fd);
+		return;
+	}
+	if (res.pid != -1 && resident_gone())
+		resident_stop(1);
+	if (res.pid == -1 && resident_start(cfg) == -1) {
+		log_warn("exec %s", cfg->child[0]);
+	} else if (handoff_send(res.sock, sp[0], envp, &res.msg) == -1) {
+		log_warn("%s: handoff to %s", peer, cfg->child[0]);
+		resident_stop(1);
+	}
+	close(sp[0]);
+
+	/* Without COMMAND the relay sees end of file at once. */
+	r = tls_relay(c, sp[1], cfg->idle_ms);
+	if (r == -1)
+		log_debug("%s: %s", peer, c->err);
+	log_conn(c, 1, peer, subject, t0, r == 0 ? "ok" : c->err);
+	close(sp[1]);
+	close(c->fd);
+	if (res.pid == -1)
+		return;
+	if ((st = handoff_wait(res.sock, (int)cfg->idle_ms)) == -1) {
+		log_warnx("%s: %s ended the connection without a status%s: "
+		    "started again", peer, cfg->child[0],
+		    errno == ETIMEDOUT ? " in time" : "");
+		resident_stop(1);
+	} else if (st != 0) {
+		log_debug("%s: %s: status %d", peer, cfg->child[0], st);
+	}
+}
+
 /* The next connection from the accept loop, or -1 when told to stop. */
 static int
 recv_fd(int ctl)
@@ -695,6 +875,8 @@ worker_conns(void *arg)
 		if (handshake(fd, &c, wk.ctx, 1, peer, sizeof peer, subject,
 		    sizeof subject, &t0) != 0)
 			close(fd);
+		else if (wk.cfg->handoff)
+			run_resident(&c, wk.cfg, peer, subject, &t0);
 		else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 		    sp) == -1) {
 			log_warn("socketpair");
@@ -730,6 +912,7 @@ worker(int ctl, const struct config *cfg, const struct tls_ctx *ctx)
 	} else {
 		pthread_join(t, NULL);
 	}
+	resident_stop(0);
 	_exit(0);
 }
 
