@@ -32,6 +32,7 @@
 #include "encode.h"
 #include "engine.h"
 #include "exits.h"
+#include "handoff.h"
 #include "http1.h"
 #include "log.h"
 #include "net.h"
@@ -501,8 +502,9 @@ add_cert_header(struct str *fld, const struct cert *c)
 }
 
 /*
- * Work out, once per process, what every request gets: the cookie list
- * (ck.add) and the header fields (ck.fields).
+ * Work out, once per connection, what every request gets: the cookie
+ * list (ck.add) and the header fields (ck.fields).  Whatever an earlier
+ * connection set is forgotten first.
  */
 static void
 setup_values(void)
@@ -514,6 +516,8 @@ setup_values(void)
 	int have, verified;
 	char *v;
 
+	add.len = fld.len = 0;
+	ck.fields_count = 0;
 	memset(&f, 0, sizeof f);
 	have = load_cert(&c);
 	verified = verify == NULL || strcmp(verify, "SUCCESS") == 0;
@@ -895,6 +899,53 @@ connect_backend(const char *spec)
 	return fd;
 }
 
+static int	serve(struct engine *);
+
+/*
+ * Under tlsfront --handoff: connection after connection from hfd, each
+ * with its own environment, which replaces the whole of ours, and its
+ * own values and engine state; fds 0 and 1 are the connection while it
+ * lasts, /dev/null between connections.  End of file on hfd: exit 0.
+ * A connection whose handling exits the process (a fatal error) ends
+ * it, and tlsfront starts us again.
+ */
+static int
+serve_handoff(int hfd, struct engine *e)
+{
+	static struct handoff_msg m;	/* static: reachable until exit */
+	int fd, null, status, r;
+
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		fatal(EX_OSERR, "/dev/null");
+	(void)fcntl(hfd, F_SETFD, FD_CLOEXEC);
+	/* A connector COMMAND per connection, reaped by the kernel. */
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		if ((r = handoff_recv(hfd, &fd, &m)) == 0)
+			return 0;
+		if (r == -1 && errno == EBADMSG) {
+			log_warnx("%s: a message without one connection and "
+			    "its environment: ignored", HANDOFF_ENV);
+			status = EX_PROTOCOL;
+		} else if (r == -1) {
+			fatal(EX_OSERR, "%s", HANDOFF_ENV);
+		} else {
+			environ = m.env;
+			if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
+				fatal(EX_OSERR, "dup2");
+			close(fd);
+			engine_reset(e);
+			setup_values();
+			status = serve(e);
+			/* The connection's last reference: closed now. */
+			if (dup2(null, 0) == -1 || dup2(null, 1) == -1)
+				fatal(EX_OSERR, "dup2");
+		}
+		if (handoff_done(hfd, status) == -1)
+			fatal(EX_OSERR, "%s", HANDOFF_ENV);
+	}
+}
+
 static char *
 lower_dup(const char *s)
 {
@@ -913,8 +964,7 @@ main(int argc, char *argv[])
 {
 	struct engine_cfg ecfg;
 	static struct engine conn;	/* static: reachable until exit */
-	int idx, bfd, status, splice_ok;
-	struct stat st;
+	int idx, hfd;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(argv[0], 1, 0);
@@ -935,7 +985,6 @@ main(int argc, char *argv[])
 	ck.upgrade = lower_dup(cfg.upgrade);
 	ck.reject_spoof = cfg.reject_spoof;
 	ck.max_fields = cfg.max_fields;
-	setup_values();
 
 	/* All memory the connection needs, allocated once. */
 	memset(&ecfg, 0, sizeof ecfg);
@@ -950,16 +999,35 @@ main(int argc, char *argv[])
 	if (engine_init(&conn, &ecfg) == -1)
 		fatal(EX_OSERR, "malloc");
 
+	if ((hfd = handoff_fd()) == -2)
+		fatalx(EX_USAGE, "%s: not a SOCK_SEQPACKET socket",
+		    HANDOFF_ENV);
+	if (hfd >= 0)
+		return serve_handoff(hfd, &conn);
+	setup_values();
+	return serve(&conn);
+}
+
+/*
+ * Serve one connection, on fds 0 and 1, with the values set up for it.
+ * Returns the exit status.
+ */
+static int
+serve(struct engine *e)
+{
+	int bfd, status, splice_ok;
+	struct stat st;
+
 	if (cfg.cmd == NULL && cfg.connect == NULL) {
-		engine_attach(&conn, 0, 1, -1);
+		engine_attach(e, 0, 1, -1);
 		splice_ok = fstat(0, &st) == 0 && fstat(1, &st) == 0;
 		/* Larger pipes: fewer wake-ups of the reader and writer. */
 		(void)fcntl(0, F_SETPIPE_SZ, 1 << 20);
 		(void)fcntl(1, F_SETPIPE_SZ, 1 << 20);
-		status = run_filter(&conn, splice_ok);
+		status = run_filter(e, splice_ok);
 		log_info("%llu requests, %llu bytes in, exit %d",
-		    (unsigned long long)conn.x.sent,
-		    (unsigned long long)conn.rq.bytes, status);
+		    (unsigned long long)e->x.sent,
+		    (unsigned long long)e->rq.bytes, status);
 		return status;
 	}
 	if (cfg.connect) {
@@ -975,12 +1043,12 @@ main(int argc, char *argv[])
 			return status;
 		}
 	}
-	status = run_proxy(&conn, bfd);
+	status = run_proxy(e, bfd);
 	log_info("%llu requests, %llu answered, %llu bytes from the client, "
-	    "%llu from the backend, exit %d", (unsigned long long)conn.x.sent,
-	    (unsigned long long)conn.x.answered,
-	    (unsigned long long)conn.rq.bytes,
-	    (unsigned long long)conn.rs.bytes, status);
+	    "%llu from the backend, exit %d", (unsigned long long)e->x.sent,
+	    (unsigned long long)e->x.answered,
+	    (unsigned long long)e->rq.bytes,
+	    (unsigned long long)e->rs.bytes, status);
 	/*
 	 * COMMAND sees the end of its socket now, and is left to end on
 	 * its own: the client has had everything.
