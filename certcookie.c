@@ -883,15 +883,9 @@ spawn(char **argv, int *status)
 static int
 connect_backend(const char *spec)
 {
-	const char *port, *why;
-	char host[256];
+	const char *why;
 	int fd;
 
-	if (strncmp(spec, "unix:", 5) != 0 &&
-	    (net_hostport(spec, host, sizeof host, &port) == -1 ||
-	    *port == '\0'))
-		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
-		    spec);
 	fd = net_connect(spec, net_now_ms() + cfg.connect_timeout * 1000ull,
 	    &why);
 	if (fd == -1 && why != NULL)
@@ -964,6 +958,8 @@ main(int argc, char *argv[])
 {
 	struct engine_cfg ecfg;
 	static struct engine conn;	/* static: reachable until exit */
+	const char *port;
+	char host[256];
 	int idx, hfd;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -974,6 +970,11 @@ main(int argc, char *argv[])
 		cfg.cmd = argv + idx;
 	if (cfg.cmd && cfg.connect)
 		fatalx(EX_USAGE, "--connect and COMMAND exclude each other");
+	if (cfg.connect && strncmp(cfg.connect, "unix:", 5) != 0 &&
+	    (net_hostport(cfg.connect, host, sizeof host, &port) == -1 ||
+	    *port == '\0'))
+		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
+		    cfg.connect);
 	log_init(argv[0], cfg.verbose, 0);
 
 	if (cookie_upgrade_check(cfg.upgrade) == -1)
