@@ -39,11 +39,13 @@
 #include "handoff.h"
 #include "log.h"
 #include "net.h"
+#include "proxyproto.h"
 #include "num.h"
 #include "spawn.h"
 #include "tls.h"
 
 #define LISTEN_MAX	16
+#define PROXY_FROM_MAX	64
 #define SD_FDS_START	3
 
 extern char **environ;
@@ -64,6 +66,9 @@ struct config {
 	unsigned	 max_per_ip;	/* 0: no limit */
 	int		 verify_set;
 	int		 handoff;	/* workers keep COMMAND running */
+	int		 proxy;		/* a PROXY header opens each connection */
+	struct net_cidr	 proxy_from[PROXY_FROM_MAX];
+	size_t		 nproxy_from;	/* 0: from any peer */
 	int		 verbosity;
 	int		 use_syslog;
 	size_t		 nkeys;
@@ -77,6 +82,7 @@ enum {
 	OPT_CA = 256, OPT_CRL, OPT_VERIFY, OPT_PRIORITY, OPT_ALPN,
 	OPT_TICKET_KEY, OPT_NEW_TICKET_KEY, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
 	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG, OPT_HANDOFF,
+	OPT_PROXY, OPT_PROXY_FROM,
 };
 
 static const struct argp_option options[] = {
@@ -111,6 +117,12 @@ static const struct argp_option options[] = {
 	    "Give up a handshake after SECONDS (default: 10)", 3 },
 	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SECONDS", 0,
 	    "Close a connection idle for SECONDS (default: 300)", 3 },
+	{ "proxy-protocol", OPT_PROXY, NULL, 0,
+	    "Every connection opens with a PROXY protocol header (v1 or v2), "
+	    "whose addresses are the client's", 3 },
+	{ "proxy-from", OPT_PROXY_FROM, "CIDR[,CIDR...]", 0,
+	    "With --proxy-protocol: only these peers may connect; "
+	    "repeatable", 3 },
 	{ NULL, 0, NULL, 0,
 	    "Own listener (when neither systemd nor inetd passed a "
 	    "socket):", 4 },
@@ -149,6 +161,24 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 		return -1;
 	*out = (unsigned long)v;
 	return 0;
+}
+
+/* --proxy-from CIDR[,CIDR...], added to those before. */
+static void
+parse_proxy_from(struct argp_state *state, struct config *cfg, char *arg)
+{
+	char *p, *save = NULL;
+
+	for (p = strtok_r(arg, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (cfg->nproxy_from == PROXY_FROM_MAX)
+			argp_error(state, "--proxy-from: at most %d prefixes",
+			    PROXY_FROM_MAX);
+		if (net_cidr_parse(p, &cfg->proxy_from[cfg->nproxy_from++]) ==
+		    -1)
+			argp_error(state, "--proxy-from: want ADDR or "
+			    "ADDR/BITS, not \"%s\"", p);
+	}
 }
 
 static error_t
@@ -233,6 +263,12 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_HANDOFF:
 		cfg->handoff = 1;
 		break;
+	case OPT_PROXY:
+		cfg->proxy = 1;
+		break;
+	case OPT_PROXY_FROM:
+		parse_proxy_from(state, cfg, arg);
+		break;
 	case 'u':
 		cfg->user = arg;
 		break;
@@ -281,6 +317,8 @@ check_config(struct config *cfg)
 		usage_error("--verify require and optional need --ca");
 	if (cfg->tls.crl != NULL && cfg->tls.ca == NULL)
 		usage_error("--crl needs --ca");
+	if (cfg->nproxy_from > 0 && !cfg->proxy)
+		usage_error("--proxy-from needs --proxy-protocol");
 }
 
 static const struct argp argp = {
@@ -512,15 +550,139 @@ spawn_command(const struct config *cfg, int appfd, int err_is_sock,
 }
 
 /*
+ * --proxy-protocol.
+ */
+
+/* Wait until fd is readable or the monotonic time end (ms).  1, or 0. */
+static int
+readable_by(int fd, uint64_t end)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	uint64_t now;
+	int r;
+
+	do {
+		if ((now = net_now_ms()) >= end)
+			return 0;
+		r = poll(&pfd, 1, (int)(end - now));
+	} while (r == -1 && errno == EINTR);
+	return r > 0;
+}
+
+/*
+ * How many more bytes of b[0..n) surely belong to the PROXY header
+ * that starts it: never one of the TLS stream behind it.  Any header is
+ * 15 bytes at least ("PROXY UNKNOWN\r\n"); a v2 one says its length in
+ * its 16 bytes; a v1 line ends at its LF, found by peeking (0 here).
+ */
+static size_t
+header_want(const unsigned char *b, size_t n)
+{
+	if (n < 15)
+		return 15;
+	if (b[0] != '\r')
+		return 0;
+	return n < 16 ? 16 : 16 + ((size_t)b[14] << 8 | b[15]);
+}
+
+/* Read the rest of a PROXY header into b[0..*n).  0, or -1 with *why. */
+static int
+proxy_read(int fd, unsigned char *b, size_t *n, struct proxy_hdr *h,
+    uint64_t end, const char **why)
+{
+	unsigned char *lf;
+	size_t want;
+	ssize_t k;
+	int r;
+
+	while ((r = proxy_parse(b, *n, h)) == PROXY_NEED_MORE) {
+		if (!readable_by(fd, end)) {
+			*why = "no PROXY header in time";
+			return -1;
+		}
+		if ((want = header_want(b, *n)) == 0) {
+			k = recv(fd, b + *n, PROXY_V1_MAX - *n,
+			    MSG_PEEK | MSG_DONTWAIT);
+			if (k > 0 && (lf = memchr(b + *n, '\n', (size_t)k)))
+				k = lf - (b + *n) + 1;
+		} else {
+			k = (ssize_t)(want - *n);
+		}
+		if (k > 0)
+			k = recv(fd, b + *n, (size_t)k, MSG_DONTWAIT);
+		if (k == 0) {
+			*why = "end of file inside the PROXY header";
+			return -1;
+		}
+		if (k == -1 && errno != EAGAIN && errno != EINTR) {
+			*why = strerror(errno);
+			return -1;
+		}
+		if (k > 0)
+			*n += (size_t)k;
+	}
+	if (r < 0) {
+		*why = r == PROXY_NOT_PROXY ? "no PROXY header" :
+		    r == PROXY_TOO_LONG ? "PROXY header too long" :
+		    "malformed PROXY header";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PROXY header that opens fd, read within --handshake-timeout and
+ * not a byte further, from a peer of --proxy-from.  Its addresses, of a
+ * PROXY command for TCP over IPv4 or IPv6, replace the socket's in the
+ * environment and in peer; a LOCAL command or another family keeps the
+ * socket's.  Returns 0; 1 for a LOCAL header followed by end of file or
+ * a reset (a balancer's health check); -1 with *why set.
+ */
+static int
+proxy_accept(int fd, const struct config *cfg, char *peer, size_t peerlen,
+    const char **why)
+{
+	unsigned char b[PROXY_V2_MAX];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct proxy_hdr h;
+	uint64_t end = net_now_ms() + cfg->tls.handshake_ms;
+	size_t n = 0;
+	ssize_t k;
+	char c;
+
+	if (cfg->nproxy_from > 0 && (getpeername(fd, (struct sockaddr *)&ss,
+	    &len) == -1 || !net_cidr_match(cfg->proxy_from,
+	    cfg->nproxy_from, (struct sockaddr *)&ss))) {
+		*why = "not a --proxy-from peer";
+		return -1;
+	}
+	if (proxy_read(fd, b, &n, &h, end, why) == -1)
+		return -1;
+	if (h.command == PROXY_CMD_LOCAL) {
+		if (!readable_by(fd, end))
+			return 0;
+		k = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		return k == 0 || (k == -1 && errno == ECONNRESET) ? 1 : 0;
+	}
+	if (!h.has_addr)
+		return 0;
+	certenv_reset();
+	if (certenv_addrs_of(&h.src, &h.dst, peer, peerlen) == -1)
+		fatal(EX_OSERR, "environment");
+	return 0;
+}
+
+/*
  * Handshake on fd, then COMMAND's environment.  Returns 0, or the exit
  * status the connection ends with: under inetd and systemd Accept=yes
  * (keep_going 0) after saying why and exiting; in an accept loop's
  * worker, which goes on to its next connection, after logging why.
  */
 static int
-handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
-    int keep_going, char *peer, size_t peerlen, char *subject,
-    size_t sublen, const struct timespec *t0)
+handshake(int fd, struct tls_conn *c, const struct config *cfg,
+    const struct tls_ctx *ctx, int keep_going, char *peer, size_t peerlen,
+    char *subject, size_t sublen, const struct timespec *t0)
 {
 	const gnutls_datum_t *certs;
 	unsigned n = 0;
@@ -530,6 +692,21 @@ handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
 	certenv_reset();
 	if (certenv_addrs(fd, peer, peerlen) == -1)
 		fatal(EX_OSERR, "environment");
+	if (cfg->proxy && (r = proxy_accept(fd, cfg, peer, peerlen,
+	    &what)) != 0) {
+		/* A balancer's health check: nothing to say. */
+		if (r == 1 && !keep_going)
+			exit(0);
+		if (r == 1) {
+			log_debug("%s: PROXY LOCAL, then end of file: a "
+			    "health check", peer);
+			return EX_TLS;
+		}
+		if (!keep_going)
+			fatalx(EX_TLS, "%s: %s: refused", peer, what);
+		log_warnx("%s: %s: refused", peer, what);
+		return EX_TLS;
+	}
 	r = tls_accept(c, ctx, fd);
 	/* Only the per-connection log line needs it: -v. */
 	if (log_verbosity >= 2 && c->have_cert &&
@@ -872,7 +1049,7 @@ worker_conns(void *arg)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		subject[0] = '\0';
-		if (handshake(fd, &c, wk.ctx, 1, peer, sizeof peer, subject,
+		if (handshake(fd, &c, wk.cfg, wk.ctx, 1, peer, sizeof peer, subject,
 		    sizeof subject, &t0) != 0)
 			close(fd);
 		else if (wk.cfg->handoff)
@@ -1058,7 +1235,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	handshake(fd, &c, ctx, 0, peer, sizeof peer, subject,
+	handshake(fd, &c, cfg, ctx, 0, peer, sizeof peer, subject,
 	    sizeof subject, &t0);
 	if ((envp = certenv_envp()) == NULL)
 		fatal(EX_OSERR, "environment");
