@@ -22,6 +22,7 @@
 #include "cookie.h"
 #include "engine.h"
 #include "exits.h"
+#include "handoff.h"
 #include "http1.h"
 #include "log.h"
 #include "net.h"
@@ -283,13 +284,17 @@ static const struct argp argp = {
 	NULL, NULL, NULL,
 };
 
-/* What every request gets: the cookie list and the header fields. */
+/*
+ * What every request gets: the cookie list and the header fields, once
+ * per connection; whatever an earlier connection set is forgotten.
+ */
 static void
 setup_values(void)
 {
 	static struct values v;	/* static: reachable until exit */
 	int r;
 
+	values_free(&v);
 	cfg.v.header_chain = ck.header_chain;
 	cfg.v.log = log_note;
 	if ((r = values_build(&cfg.v, &v)) != 0)
@@ -598,15 +603,9 @@ spawn(char **argv, int *status)
 static int
 connect_backend(const char *spec)
 {
-	const char *port, *why;
-	char host[256];
+	const char *why;
 	int fd;
 
-	if (strncmp(spec, "unix:", 5) != 0 &&
-	    (net_hostport(spec, host, sizeof host, &port) == -1 ||
-	    *port == '\0'))
-		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
-		    spec);
 	fd = net_connect(spec, net_now_ms() + cfg.connect_timeout * 1000ull,
 	    &why);
 	if (fd == -1 && why != NULL)
@@ -614,13 +613,61 @@ connect_backend(const char *spec)
 	return fd;
 }
 
+static int	serve(struct engine *);
+
+/*
+ * Under tlsfront --handoff: connection after connection from hfd, each
+ * with its own environment, which replaces the whole of ours, and its
+ * own values and engine state; fds 0 and 1 are the connection while it
+ * lasts, /dev/null between connections.  End of file on hfd: exit 0.
+ * A connection whose handling exits the process (a fatal error) ends
+ * it, and tlsfront starts us again.
+ */
+static int
+serve_handoff(int hfd, struct engine *e)
+{
+	static struct handoff_msg m;	/* static: reachable until exit */
+	int fd, null, status, r;
+
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		fatal(EX_OSERR, "/dev/null");
+	(void)fcntl(hfd, F_SETFD, FD_CLOEXEC);
+	/* A connector COMMAND per connection, reaped by the kernel. */
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		if ((r = handoff_recv(hfd, &fd, &m)) == 0)
+			return 0;
+		if (r == -1 && errno == EBADMSG) {
+			log_warnx("%s: a message without one connection and "
+			    "its environment: ignored", HANDOFF_ENV);
+			status = EX_PROTOCOL;
+		} else if (r == -1) {
+			fatal(EX_OSERR, "%s", HANDOFF_ENV);
+		} else {
+			environ = m.env;
+			if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
+				fatal(EX_OSERR, "dup2");
+			close(fd);
+			engine_reset(e);
+			setup_values();
+			status = serve(e);
+			/* The connection's last reference: closed now. */
+			if (dup2(null, 0) == -1 || dup2(null, 1) == -1)
+				fatal(EX_OSERR, "dup2");
+		}
+		if (handoff_done(hfd, status) == -1)
+			fatal(EX_OSERR, "%s", HANDOFF_ENV);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct engine_cfg ecfg;
 	static struct engine conn;	/* static: reachable until exit */
-	int idx, bfd, status, splice_ok;
-	struct stat st;
+	const char *port;
+	char host[256];
+	int idx, hfd;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(argv[0], 1, 0);
@@ -630,6 +677,11 @@ main(int argc, char *argv[])
 		cfg.cmd = argv + idx;
 	if (cfg.cmd && cfg.connect)
 		fatalx(EX_USAGE, "--connect and COMMAND exclude each other");
+	if (cfg.connect && strncmp(cfg.connect, "unix:", 5) != 0 &&
+	    (net_hostport(cfg.connect, host, sizeof host, &port) == -1 ||
+	    *port == '\0'))
+		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
+		    cfg.connect);
 	log_init(argv[0], cfg.verbose, 0);
 
 	if (cookie_upgrade_check(cfg.upgrade) == -1)
@@ -641,7 +693,6 @@ main(int argc, char *argv[])
 	ck.upgrade = cfg.upgrade;
 	ck.reject_spoof = cfg.reject_spoof;
 	ck.max_fields = cfg.max_fields;
-	setup_values();
 
 	/* All memory the connection needs, allocated once. */
 	memset(&ecfg, 0, sizeof ecfg);
@@ -656,16 +707,35 @@ main(int argc, char *argv[])
 	if (engine_init(&conn, &ecfg) == -1)
 		fatal(EX_OSERR, "malloc");
 
+	if ((hfd = handoff_fd()) == -2)
+		fatalx(EX_USAGE, "%s: not a SOCK_SEQPACKET socket",
+		    HANDOFF_ENV);
+	if (hfd >= 0)
+		return serve_handoff(hfd, &conn);
+	setup_values();
+	return serve(&conn);
+}
+
+/*
+ * Serve one connection, on fds 0 and 1, with the values set up for it.
+ * Returns the exit status.
+ */
+static int
+serve(struct engine *e)
+{
+	int bfd, status, splice_ok;
+	struct stat st;
+
 	if (cfg.cmd == NULL && cfg.connect == NULL) {
-		engine_attach(&conn, 0, 1, -1);
+		engine_attach(e, 0, 1, -1);
 		splice_ok = fstat(0, &st) == 0 && fstat(1, &st) == 0;
 		/* Larger pipes: fewer wake-ups of the reader and writer. */
 		(void)fcntl(0, F_SETPIPE_SZ, 1 << 20);
 		(void)fcntl(1, F_SETPIPE_SZ, 1 << 20);
-		status = run_filter(&conn, splice_ok);
+		status = run_filter(e, splice_ok);
 		log_info("%llu requests, %llu bytes in, exit %d",
-		    (unsigned long long)conn.x.sent,
-		    (unsigned long long)conn.rq.bytes, status);
+		    (unsigned long long)e->x.sent,
+		    (unsigned long long)e->rq.bytes, status);
 		return status;
 	}
 	if (cfg.connect) {
@@ -681,12 +751,12 @@ main(int argc, char *argv[])
 			return status;
 		}
 	}
-	status = run_proxy(&conn, bfd);
+	status = run_proxy(e, bfd);
 	log_info("%llu requests, %llu answered, %llu bytes from the client, "
-	    "%llu from the backend, exit %d", (unsigned long long)conn.x.sent,
-	    (unsigned long long)conn.x.answered,
-	    (unsigned long long)conn.rq.bytes,
-	    (unsigned long long)conn.rs.bytes, status);
+	    "%llu from the backend, exit %d", (unsigned long long)e->x.sent,
+	    (unsigned long long)e->x.answered,
+	    (unsigned long long)e->rq.bytes,
+	    (unsigned long long)e->rs.bytes, status);
 	/*
 	 * COMMAND sees the end of its socket now, and is left to end on
 	 * its own: the client has had everything.
