@@ -27,6 +27,8 @@
 #include "log.h"
 #include "net.h"
 #include "num.h"
+#include "peer.h"
+#include "proxyproto.h"
 #include "spawn.h"
 #include "values.h"
 
@@ -42,6 +44,7 @@ struct config {
 	const char	*upgrade;
 	int		 allow_connect;
 	const char	*connect;
+	int		 send_proxy;	/* 0, or the PROXY version */
 	size_t		 head_timeout;	/* seconds */
 	size_t		 body_timeout;
 	size_t		 connect_timeout;
@@ -75,7 +78,7 @@ enum {
 	O_MAX_HEADER, O_MAX_VALUE, O_ALLOW_UNVERIFIED, O_NO_ALLOW_UNVERIFIED,
 	O_UPGRADE, O_ALLOW_CONNECT, O_NO_ALLOW_CONNECT, O_QUIET,
 	O_HEAD_TIMEOUT, O_BODY_TIMEOUT, O_CONNECT_TIMEOUT, O_RESPONSE_TIMEOUT,
-	O_MAX_FIELDS,
+	O_MAX_FIELDS, O_FORWARDED, O_X_FORWARDED, O_SEND_PROXY, O_SEND_PROXY_V2,
 };
 
 static const struct argp_option options[] = {
@@ -108,6 +111,12 @@ static const struct argp_option options[] = {
 	    "FIELD-Chain with --chain", 2 },
 	{ "no-cookie", O_NO_COOKIE, NULL, 0,
 	    "Send no cookie, only the --header field", 2 },
+	{ "forwarded", O_FORWARDED, NULL, 0,
+	    "Also send the client's address as Forwarded: for=...;proto=... "
+	    "(RFC 7239)", 2 },
+	{ "x-forwarded", O_X_FORWARDED, NULL, 0,
+	    "Also send X-Forwarded-For, X-Forwarded-Proto and "
+	    "X-Forwarded-Port", 2 },
 	{ "max-value-bytes", O_MAX_VALUE, "N", 0,
 	    "Send a NAME_SHA256 fingerprint instead of a larger value "
 	    "(default 6144)", 2 },
@@ -140,6 +149,11 @@ static const struct argp_option options[] = {
 	    "Connect to HOST:PORT or unix:PATH instead of running COMMAND", 4 },
 	{ "connect-timeout", O_CONNECT_TIMEOUT, "SECS", 0,
 	    "Answer 504 when --connect takes longer (default 10)", 4 },
+	{ "send-proxy", O_SEND_PROXY, NULL, 0,
+	    "Open the backend connection with a PROXY protocol v1 header", 4 },
+	{ "send-proxy-v2", O_SEND_PROXY_V2, NULL, 0,
+	    "... v2, with the TLS version, cipher, client CN and verify "
+	    "result", 4 },
 	{ "response-timeout", O_RESPONSE_TIMEOUT, "SECS", 0,
 	    "Answer 504 when the backend sends nothing of a response for "
 	    "SECS (default 60)", 4 },
@@ -191,75 +205,75 @@ parse_number(int key, char *arg, struct argp_state *state)
 	return ARGP_ERR_UNKNOWN;
 }
 
+/* The options that set a flag or a string of struct config. */
+static const struct setting {
+	int		 key;
+	int		 value;		/* for a flag; -1: a string */
+	size_t		 off;
+} settings[] = {
+	{ O_CHAIN, 1, offsetof(struct config, v.chain) },
+	{ O_NO_CHAIN, 0, offsetof(struct config, v.chain) },
+	{ O_FIELDS, 1, offsetof(struct config, v.fields) },
+	{ O_NO_FIELDS, 0, offsetof(struct config, v.fields) },
+	{ O_NO_COOKIE, 1, offsetof(struct config, v.no_cookie) },
+	{ O_REJECT_SPOOF, 1, offsetof(struct config, reject_spoof) },
+	{ O_NO_REJECT_SPOOF, 0, offsetof(struct config, reject_spoof) },
+	{ O_ALLOW_UNVERIFIED, 1, offsetof(struct config, v.allow_unverified) },
+	{ O_NO_ALLOW_UNVERIFIED, 0,
+	    offsetof(struct config, v.allow_unverified) },
+	{ O_ALLOW_CONNECT, 1, offsetof(struct config, allow_connect) },
+	{ O_NO_ALLOW_CONNECT, 0, offsetof(struct config, allow_connect) },
+	{ O_FORWARDED, 1, offsetof(struct config, v.forwarded) },
+	{ O_X_FORWARDED, 1, offsetof(struct config, v.x_forwarded) },
+	{ O_SEND_PROXY, 1, offsetof(struct config, send_proxy) },
+	{ O_SEND_PROXY_V2, 2, offsetof(struct config, send_proxy) },
+	{ O_QUIET, 0, offsetof(struct config, verbose) },
+	{ O_NAME, -1, offsetof(struct config, v.name) },
+	{ O_CERT_ENV, -1, offsetof(struct config, v.cert_env) },
+	{ O_CERT_FILE, -1, offsetof(struct config, v.cert_file) },
+	{ O_HEADER, -1, offsetof(struct config, v.header) },
+	{ O_UPGRADE, -1, offsetof(struct config, upgrade) },
+	{ O_CONNECT, -1, offsetof(struct config, connect) },
+};
+
 static error_t
 parse_opt(int key, char *arg, struct argp_state *state)
 {
+	static const char *const enc[] = { "base64url", "base64", "pem-url",
+	    "rfc9440" };
+	static const enum cert_encoding encv[] = { CERT_ENC_BASE64URL,
+	    CERT_ENC_BASE64, CERT_ENC_PEM_URL, CERT_ENC_RFC9440 };
 	struct config *c = state->input;
+	const struct setting *t;
+	size_t i;
 
-	switch (key) {
-	case O_NAME:
-		c->v.name = arg;
-		break;
-	case O_ENCODING:
-		if (strcmp(arg, "base64url") == 0)
-			c->v.enc = CERT_ENC_BASE64URL;
-		else if (strcmp(arg, "base64") == 0)
-			c->v.enc = CERT_ENC_BASE64;
-		else if (strcmp(arg, "pem-url") == 0)
-			c->v.enc = CERT_ENC_PEM_URL;
-		else if (strcmp(arg, "rfc9440") == 0)
-			c->v.enc = CERT_ENC_RFC9440;
+	for (t = settings; t < settings + sizeof settings / sizeof *t; t++) {
+		if (t->key != key)
+			continue;
+		if (t->value == -1)
+			*(const char **)((char *)c + t->off) = arg;
 		else
+			*(int *)((char *)c + t->off) = t->value;
+		return 0;
+	}
+	switch (key) {
+	case O_ENCODING:
+		for (i = 0; i < 4 && strcmp(arg, enc[i]) != 0; i++)
+			;
+		if (i == 4)
 			argp_error(state, "--encoding: %s: unknown encoding "
 			    "(base64url, base64, pem-url, rfc9440)", arg);
-		break;
-	case O_CERT_ENV:
-		c->v.cert_env = arg;
-		break;
-	case O_CERT_FILE:
-		c->v.cert_file = arg;
-		break;
-	case O_CHAIN:
-	case O_NO_CHAIN:
-		c->v.chain = key == O_CHAIN;
-		break;
-	case O_FIELDS:
-	case O_NO_FIELDS:
-		c->v.fields = key == O_FIELDS;
-		break;
-	case O_HEADER:
-		c->v.header = arg;
-		break;
-	case O_NO_COOKIE:
-		c->v.no_cookie = 1;
-		break;
-	case O_REJECT_SPOOF:
-	case O_NO_REJECT_SPOOF:
-		c->reject_spoof = key == O_REJECT_SPOOF;
-		break;
-	case O_ALLOW_UNVERIFIED:
-	case O_NO_ALLOW_UNVERIFIED:
-		c->v.allow_unverified = key == O_ALLOW_UNVERIFIED;
-		break;
-	case O_UPGRADE:
-		c->upgrade = arg;
-		break;
-	case O_ALLOW_CONNECT:
-	case O_NO_ALLOW_CONNECT:
-		c->allow_connect = key == O_ALLOW_CONNECT;
-		break;
-	case O_CONNECT:
-		c->connect = arg;
+		c->v.enc = encv[i];
 		break;
 	case O_VERBOSE:
 		c->verbose++;
 		break;
-	case O_QUIET:
-		c->verbose = 0;
-		break;
 	case ARGP_KEY_END:
 		if (c->v.no_cookie && c->v.header == NULL)
 			argp_error(state, "--no-cookie needs --header");
+		if (c->send_proxy && c->connect == NULL)
+			argp_error(state, "--send-proxy and --send-proxy-v2 "
+			    "need --connect");
 		break;
 	default:
 		return parse_number(key, arg, state);
@@ -307,100 +321,17 @@ setup_values(void)
 	ck.fields_count = v.fields_count;
 }
 
-/*
- * Filter mode: a body's bytes straight from stdin to stdout.  Returns 1
- * to go on, 0 to read instead (the input ended, or cannot splice).
- */
-static int
-filter_splice(struct engine *e, int *splice_ok)
-{
-	ssize_t n;
-
-	n = flow_splice_through(&e->rq, e->rqb.left > SIZE_MAX ? SIZE_MAX :
-	    (size_t)e->rqb.left);
-	if (n > 0)
-		body_took(&e->rqb, n);
-	if (n > 0 || n == -2)
-		return 1;
-	if (n == -1 && errno != EINVAL)
-		fatal(EX_IOERR, "splice");
-	if (n == -1)
-		*splice_ok = 0;
-	return 0;
-}
-
-/*
- * Filter mode: stdin to stdout, blocking.  Bodies move with splice(2)
- * when either end is a pipe.
- */
-static int
-run_filter(struct engine *e, int splice_ok)
-{
-	struct flow *s = &e->rq;
-	ssize_t n;
-
-	for (;;) {
-		size_t r0 = s->r;
-		int progress;
-
-		if (engine_requests(e) == -1)
-			fatalx(EX_SOFTWARE, "%s", e->fault);
-		/*
-		 * The feeder also stops when the iovec queue is full, with
-		 * whole requests still buffered: read only once it has
-		 * nothing left to do, or their end would look like a
-		 * truncated request.
-		 */
-		progress = s->r != r0 || s->niov > 0;
-		if (flow_flush(s) == -1)
-			fatal(EX_IOERR, "write");
-		engine_requests_written(e);
-		if (e->rqs == RQ_STOP)
-			return EX_DATAERR;
-		flow_compact(s);
-		if (progress)
-			continue;
-		if (s->r == s->w && e->rqs == RQ_BODY && e->rqb.left > 0 &&
-		    body_counted(&e->rqb) && splice_ok &&
-		    filter_splice(e, &splice_ok))
-			continue;
-		if (s->w == s->cap) {
-			/* Only a head can fill the buffer. */
-			engine_refuse(e, 431, "request head too large", 0);
-			continue;
-		}
-		if ((n = flow_fill(s)) == -1)
-			fatal(EX_IOERR, "read");
-		if (n == 0) {
-			if (e->rqs == RQ_HEAD && s->r == s->w)
-				return 0;
-			log_warnx("end of input inside a request");
-			return EX_DATAERR;
-		}
-	}
-}
-
 static int
 gone(int err)
 {
 	return err == EPIPE || err == ECONNRESET;
 }
 
-/*
- * Answer the client at once, outside the engine: the backend could not
- * be reached (502), or not in time (504).  Returns EX_UNAVAILABLE.
- */
+/* Answer 502 or 504 at once, outside the engine: EX_UNAVAILABLE. */
 static int
 answer_now(int fd, int status)
 {
-	static char msg[256];
-	size_t len = engine_error_text(msg, sizeof msg, status);
-	ssize_t n;
-
-	do
-		n = write(fd, msg, len);
-	while (n == -1 && errno == EINTR);
-	net_shut(fd);
+	engine_answer_now(fd, status);
 	return EX_UNAVAILABLE;
 }
 
@@ -561,18 +492,6 @@ run_proxy(struct engine *e, int bfd)
 		proxy_wait(e, bfd);
 	}
 }
-/* In COMMAND's process: its socket as stdin and stdout. */
-static int
-command_fds(void *arg)
-{
-	int fd = *(int *)arg;
-
-	signal(SIGPIPE, SIG_DFL);
-	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
-		return -1;
-	return 0;
-}
-
 /*
  * Run COMMAND on a socketpair.  Returns our end; *status gets 126 or 127
  * when COMMAND could not be run.
@@ -580,20 +499,14 @@ command_fds(void *arg)
 static int
 spawn(char **argv, int *status)
 {
-	int sv[2];
-	pid_t pid;
+	int fd;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal(EX_OSERR, "socketpair");
-	if ((pid = spawn_run(argv, environ, command_fds, &sv[1])) == -1)
-		fatal(EX_OSERR, "fork");
-	close(sv[1]);
 	*status = 0;
-	if (pid == 0) {
+	if ((fd = spawn_socket(argv, environ, status)) == -1)
+		fatal(EX_OSERR, "unable to run %s", argv[0]);
+	if (*status != 0)
 		log_warn("unable to run %s", argv[0]);
-		*status = spawn_status(errno);
-	}
-	return sv[0];
+	return fd;
 }
 
 /*
@@ -604,60 +517,62 @@ static int
 connect_backend(const char *spec)
 {
 	const char *why;
-	int fd;
+	unsigned char hdr[PROXY_V2_MAX];
+	uint64_t end = net_now_ms() + cfg.connect_timeout * 1000ull;
+	int fd, n;
 
-	fd = net_connect(spec, net_now_ms() + cfg.connect_timeout * 1000ull,
-	    &why);
+	fd = net_connect(spec, end, &why);
 	if (fd == -1 && why != NULL)
 		log_warnx("%s: %s", spec, why);
+	if (fd == -1 || !cfg.send_proxy)
+		return fd;
+	/* --send-proxy: the header first, within the same time. */
+	if ((n = peer_proxy_header(cfg.send_proxy, 0, hdr, sizeof hdr)) == -1)
+		fatalx(EX_SOFTWARE, "PROXY header too large");
+	if (net_write_all(fd, hdr, (size_t)n, end) == -1) {
+		log_warn("%s: PROXY header", spec);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
 static int	serve(struct engine *);
 
+/* One connection under HANDOFF_FD: its own values and engine state. */
+static int
+serve_next(void *arg)
+{
+	struct engine *e = arg;
+
+	engine_reset(e);
+	setup_values();
+	return serve(e);
+}
+
 /*
- * Under tlsfront --handoff: connection after connection from hfd, each
- * with its own environment, which replaces the whole of ours, and its
- * own values and engine state; fds 0 and 1 are the connection while it
- * lasts, /dev/null between connections.  End of file on hfd: exit 0.
- * A connection whose handling exits the process (a fatal error) ends
- * it, and tlsfront starts us again.
+ * Under tlsfront --handoff: connection after connection from hfd (see
+ * lib/handoff.h).  A connection whose handling exits the process (a
+ * fatal error) ends it, and tlsfront starts us again.
  */
 static int
 serve_handoff(int hfd, struct engine *e)
 {
 	static struct handoff_msg m;	/* static: reachable until exit */
-	int fd, null, status, r;
+	unsigned long bad = 0;
+	int null;
 
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		fatal(EX_OSERR, "/dev/null");
 	(void)fcntl(hfd, F_SETFD, FD_CLOEXEC);
 	/* A connector COMMAND per connection, reaped by the kernel. */
 	signal(SIGCHLD, SIG_IGN);
-	for (;;) {
-		if ((r = handoff_recv(hfd, &fd, &m)) == 0)
-			return 0;
-		if (r == -1 && errno == EBADMSG) {
-			log_warnx("%s: a message without one connection and "
-			    "its environment: ignored", HANDOFF_ENV);
-			status = EX_PROTOCOL;
-		} else if (r == -1) {
-			fatal(EX_OSERR, "%s", HANDOFF_ENV);
-		} else {
-			environ = m.env;
-			if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
-				fatal(EX_OSERR, "dup2");
-			close(fd);
-			engine_reset(e);
-			setup_values();
-			status = serve(e);
-			/* The connection's last reference: closed now. */
-			if (dup2(null, 0) == -1 || dup2(null, 1) == -1)
-				fatal(EX_OSERR, "dup2");
-		}
-		if (handoff_done(hfd, status) == -1)
-			fatal(EX_OSERR, "%s", HANDOFF_ENV);
-	}
+	if (handoff_serve(hfd, null, &m, serve_next, e, &bad) == -1)
+		fatal(EX_OSERR, "%s", HANDOFF_ENV);
+	if (bad > 0)
+		log_warnx("%s: %lu message(s) without one connection and its "
+		    "environment", HANDOFF_ENV, bad);
+	return 0;
 }
 
 int
@@ -693,6 +608,7 @@ main(int argc, char *argv[])
 	ck.upgrade = cfg.upgrade;
 	ck.reject_spoof = cfg.reject_spoof;
 	ck.max_fields = cfg.max_fields;
+	cfg.v.client_fd = 0;
 
 	/* All memory the connection needs, allocated once. */
 	memset(&ecfg, 0, sizeof ecfg);
@@ -732,7 +648,10 @@ serve(struct engine *e)
 		/* Larger pipes: fewer wake-ups of the reader and writer. */
 		(void)fcntl(0, F_SETPIPE_SZ, 1 << 20);
 		(void)fcntl(1, F_SETPIPE_SZ, 1 << 20);
-		status = run_filter(e, splice_ok);
+		if ((status = engine_filter(e, splice_ok)) == ENGINE_EFAULT)
+			fatalx(EX_SOFTWARE, "%s", e->fault);
+		if (status == ENGINE_EIO)
+			fatal(EX_IOERR, "%s", e->fault);
 		log_info("%llu requests, %llu bytes in, exit %d",
 		    (unsigned long long)e->x.sent,
 		    (unsigned long long)e->rq.bytes, status);

@@ -232,3 +232,33 @@ handoff_wait(int sock, int timeout_ms)
 		;
 	return n == 1 ? b : -1;
 }
+
+int
+handoff_serve(int hfd, int null, struct handoff_msg *m, int (*serve)(void *),
+    void *arg, unsigned long *bad)
+{
+	extern char **environ;
+	int fd, r, status;
+
+	for (;;) {
+		if ((r = handoff_recv(hfd, &fd, m)) == 0)
+			return 0;
+		if (r == -1 && errno != EBADMSG)
+			return -1;
+		if (r == -1) {
+			(*bad)++;
+			status = 76;	/* EX_PROTOCOL */
+		} else {
+			environ = m->env;
+			if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
+				return -1;
+			close(fd);
+			status = serve(arg);
+			/* The connection's last reference: closed now. */
+			if (dup2(null, 0) == -1 || dup2(null, 1) == -1)
+				return -1;
+		}
+		if (handoff_done(hfd, status) == -1)
+			return -1;
+	}
+}

@@ -57,6 +57,18 @@ int	handoff_send(int sock, int conn, char *const envp[],
 int	handoff_recv(int sock, int *conn, struct handoff_msg *m);
 void	handoff_msg_free(struct handoff_msg *m);
 
+/*
+ * The receiving side's loop: for each connection from hfd, the
+ * environment becomes its own (environ points into m), fds 0 and 1 the
+ * connection, and serve(arg) runs, returning the connection's status;
+ * then 0 and 1 go back to null (an fd of /dev/null), which closes the
+ * connection, and the status goes back.  A message without one fd and
+ * NUL-ended strings gets status EX_PROTOCOL (76) and *bad counts it.
+ * Returns 0 at end of file, or -1 with errno.
+ */
+int	handoff_serve(int hfd, int null, struct handoff_msg *m,
+	    int (*serve)(void *), void *arg, unsigned long *bad);
+
 /* Say that the connection is over, with status (0-255). */
 int	handoff_done(int sock, int status);
 

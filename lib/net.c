@@ -252,3 +252,29 @@ net_cidr_match(const struct net_cidr *c, size_t n, const struct sockaddr *sa)
 			return 1;
 	return 0;
 }
+
+int
+net_write_all(int fd, const void *buf, size_t n, uint64_t end)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	const char *p = buf;
+	uint64_t now;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if ((now = net_now_ms()) >= end) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)(end - now)) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}

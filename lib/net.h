@@ -34,6 +34,12 @@ int	net_hostport(const char *spec, char *host, size_t cap,
  */
 int	net_connect(const char *spec, uint64_t end, const char **why);
 
+/*
+ * Write buf[0..n) to the non-blocking fd by the monotonic time end
+ * (ms).  Returns 0, or -1 with errno (ETIMEDOUT when the time ran out).
+ */
+int	net_write_all(int fd, const void *buf, size_t n, uint64_t end);
+
 /* An address prefix: ADDR/BITS, IPv4 or IPv6. */
 struct net_cidr {
 	int		 family;	/* AF_INET or AF_INET6 */

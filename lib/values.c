@@ -1,7 +1,10 @@
 /*
- * The CERT cookie list and the --header field lines, built once per
- * process from the certificate and the environment.
+ * The CERT cookie list and the --header, --forwarded and --x-forwarded
+ * field lines, built once per connection from the certificate and the
+ * environment.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "peer.h"
 #include "values.h"
 
 /* Growable string; once an allocation failed, it takes nothing more. */
@@ -326,6 +330,74 @@ add_fields(struct build *b, struct cert_fields *f, int have,
 	return 0;
 }
 
+/*
+ * The scheme the client used: https when the connection came over TLS,
+ * as the variables of tlsfront, mod_ssl or stunnel say.
+ */
+static const char *
+scheme(void)
+{
+	static const char *const tls[] = { "SSL_PROTOCOL", "SSL_CLIENT_VERIFY",
+	    "SSL_CLIENT_CERT", "SSL_CLIENT_DN", "SSL_CIPHER" };
+	const char *h = getenv("HTTPS");
+	size_t i;
+
+	if (h != NULL)
+		return strcmp(h, "on") == 0 ? "https" : "http";
+	for (i = 0; i < sizeof tls / sizeof tls[0]; i++)
+		if (getenv(tls[i]) != NULL)
+			return "https";
+	return "http";
+}
+
+/*
+ * --forwarded and --x-forwarded: the client's address, the scheme, and
+ * the port it connected to.  With no client address known, nothing, and
+ * a note.
+ */
+static int
+add_forwarded(struct build *b)
+{
+	const struct values_cfg *cfg = b->cfg;
+	struct sockaddr_storage rem, loc;
+	char host[64], port[8], lhost[64], lport[8];
+	const char *proto = scheme();
+	int known, af;
+
+	known = peer_addrs(cfg->client_fd, &rem, &loc);
+	if (!(known & PEER_REMOTE) || (af = peer_str(&rem, host, sizeof host,
+	    port, sizeof port)) == -1) {
+		note(b, 1, "client address unknown (no REMOTE_ADDR and "
+		    "REMOTE_PORT, and not a TCP client): no %s added",
+		    cfg->forwarded ? "Forwarded" : "X-Forwarded-For");
+		return 0;
+	}
+	if (cfg->forwarded) {
+		str_cat(&b->fld, af == AF_INET6 ? "Forwarded: for=\"[" :
+		    "Forwarded: for=\"");
+		str_cat(&b->fld, host);
+		str_cat(&b->fld, af == AF_INET6 ? "]:" : ":");
+		str_cat(&b->fld, port);
+		str_cat(&b->fld, "\";proto=");
+		str_cat(&b->fld, proto);
+		str_cat(&b->fld, "\r\n");
+	}
+	if (cfg->x_forwarded) {
+		str_cat(&b->fld, "X-Forwarded-For: ");
+		str_cat(&b->fld, host);
+		str_cat(&b->fld, "\r\nX-Forwarded-Proto: ");
+		str_cat(&b->fld, proto);
+		str_cat(&b->fld, "\r\n");
+		if ((known & PEER_LOCAL) && peer_str(&loc, lhost, sizeof lhost,
+		    lport, sizeof lport) != -1) {
+			str_cat(&b->fld, "X-Forwarded-Port: ");
+			str_cat(&b->fld, lport);
+			str_cat(&b->fld, "\r\n");
+		}
+	}
+	return 0;
+}
+
 /* Everything but the final hand-over to v. */
 static int
 build(struct build *b)
@@ -354,6 +426,8 @@ build(struct build *b)
 		r = add_fields(b, &f, have, verify, verified);
 	if (r == 0 && have && cfg->header)
 		r = add_cert_header(b, &c);
+	if (r == 0 && (cfg->forwarded || cfg->x_forwarded))
+		r = add_forwarded(b);
 	if (have)
 		cert_free(&c);
 	cert_fields_free(&f);

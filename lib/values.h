@@ -24,6 +24,10 @@ struct values_cfg {
 	int		 no_cookie;	/* the header field alone */
 	int		 allow_unverified;
 	size_t		 max_value;	/* larger values: NAME_SHA256 */
+	int		 forwarded;	/* Forwarded: for="ADDR:PORT";proto= */
+	int		 x_forwarded;	/* X-Forwarded-For, -Proto, -Port */
+	int		 client_fd;	/* addresses when the environment has
+					   none (getpeername()), or -1 */
 	/*
 	 * Notes on what is left out (level 1) and the cookie (level 3,
 	 * it holds the certificate), or NULL.
