@@ -706,8 +706,9 @@ proxy_read(int fd, unsigned char *b, size_t *n, struct proxy_hdr *h,
  * not a byte further, from a peer of --proxy-from.  Its addresses, of a
  * PROXY command for TCP over IPv4 or IPv6, replace the socket's in the
  * environment and in peer; a LOCAL command or another family keeps the
- * socket's.  Returns 0; 1 for a LOCAL header followed by end of file or
- * a reset (a balancer's health check); -1 with *why set.
+ * socket's.  Returns 0; 1, with *why, for a LOCAL header followed by
+ * end of file or a reset, or a peer gone before anything was read (a
+ * balancer's health check); -1 with *why set.
  */
 static int
 proxy_accept(int fd, const struct config *cfg, char *peer, size_t peerlen,
@@ -722,9 +723,14 @@ proxy_accept(int fd, const struct config *cfg, char *peer, size_t peerlen,
 	ssize_t k;
 	char c;
 
-	if (cfg->nproxy_from > 0 && (getpeername(fd, (struct sockaddr *)&ss,
-	    &len) == -1 || !net_cidr_match(cfg->proxy_from,
-	    cfg->nproxy_from, (struct sockaddr *)&ss))) {
+	if (cfg->nproxy_from > 0 && getpeername(fd, (struct sockaddr *)&ss,
+	    &len) == -1) {
+		/* Reset already: a health check that did not wait. */
+		*why = "gone before its PROXY header was read";
+		return 1;
+	}
+	if (cfg->nproxy_from > 0 && !net_cidr_match(cfg->proxy_from,
+	    cfg->nproxy_from, (struct sockaddr *)&ss)) {
 		*why = "not a --proxy-from peer";
 		return -1;
 	}
@@ -734,6 +740,7 @@ proxy_accept(int fd, const struct config *cfg, char *peer, size_t peerlen,
 		if (!readable_by(fd, end))
 			return 0;
 		k = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		*why = "PROXY LOCAL, then end of file: a health check";
 		return k == 0 || (k == -1 && errno == ECONNRESET) ? 1 : 0;
 	}
 	if (!h.has_addr)
@@ -769,8 +776,7 @@ handshake(int fd, struct tls_conn *c, const struct config *cfg,
 		if (r == 1 && !keep_going)
 			exit(0);
 		if (r == 1) {
-			log_debug("%s: PROXY LOCAL, then end of file: a "
-			    "health check", peer);
+			log_debug("%s: %s", peer, what);
 			return EX_TLS;
 		}
 		if (!keep_going)

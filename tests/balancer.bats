@@ -71,7 +71,8 @@ front() {
 	    --proxy-from 127.0.0.1 -- "$CERTCOOKIE" --send-proxy-v2 \
 	    --connect "127.0.0.1:$NGINX_PORT" </dev/null 2>>"$W/$1.log" 3>&- &
 	PIDS+=($!)
-	wait_port "$2" "$p"
+	# Not a probe connection: it would be refused, and logged.
+	wait_listen $! "$p"
 	printf -v "PORT_$1" %s "$p"
 }
 
@@ -86,7 +87,8 @@ haproxy_front() {
 	grep -q "127.0.0.3:$PORT_b" "$W/haproxy.cfg"
 	haproxy -db -f "$W/haproxy.cfg" </dev/null >"$W/haproxy.log" 2>&1 &
 	PIDS+=($!)
-	wait_port 127.0.0.1 "$LB_PORT"
+	# A probe would reach a tlsfront, and end there as a failed handshake.
+	wait_listen $! "$LB_PORT"
 }
 
 @test "HAProxy mode tcp over two tlsfront --proxy-protocol: the backend sees the client's address; a session made on one resumes on the other; health checks are not logged" {
@@ -124,12 +126,16 @@ print(hashlib.sha256(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4))).hexdiges
 	logs=$(cat "$W/a.log" "$W/b.log")
 	[ "$(grep -c '^tlsfront: 127.0.0.5:[0-9]* .* new verify=SUCCESS' <<<"$logs")" -eq 1 ]
 	[ "$(grep -c '^tlsfront: 127.0.0.5:[0-9]* .* resumed verify=SUCCESS' <<<"$logs")" -eq 1 ]
-	grep -q ' new ' "$W/a.log"
-	grep -q ' resumed ' "$W/b.log"
+	# ... on different instances.
+	[ "$(grep -c -e ' new ' -e ' resumed ' "$W/a.log")" -eq 1 ]
+	[ "$(grep -c -e ' new ' -e ' resumed ' "$W/b.log")" -eq 1 ]
 	# HAProxy's health checks (every 2 s, PROXY LOCAL, then close)
 	# reached both: not one warning, nor a failed handshake; at -v, b
 	# logged the one connection it served and nothing else.
-	grep -q 'PROXY LOCAL, then end of file: a health check' "$W/a.log"
+	# (When the check's reset comes before the worker reads, the
+	# connection is gone before its header is read: quiet too.)
+	grep -q -e 'PROXY LOCAL, then end of file: a health check' \
+	    -e 'gone before its PROXY header was read' "$W/a.log"
 	run ! grep -q -e refused -e "handshake failed" -e "without a status" \
 	    "$W/a.log" "$W/b.log"
 	[ "$(wc -l <"$W/b.log")" -eq 1 ]
