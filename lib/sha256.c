@@ -8,7 +8,7 @@
  * (2026-12-04, glibc 2.36, nettle 3.8.1, a shared 2-core VM), medians
  * of one-request filter runs of certcookie, dynamic with libc alone
  * against the same with libnettle also loaded: 2870 us wall and 2706
- * us CPU against 3265 and 3077 (+14%); in two more runs +11% and +13%.
+ * us CPU against 3265 and 3077 (+14%); +11% in two more runs.
  */
 #include <stdint.h>
 #include <string.h>
