@@ -36,13 +36,16 @@
 
 #include "certenv.h"
 #include "exits.h"
+#include "handoff.h"
 #include "log.h"
 #include "net.h"
+#include "proxyproto.h"
 #include "num.h"
 #include "spawn.h"
 #include "tls.h"
 
 #define LISTEN_MAX	16
+#define PROXY_FROM_MAX	64
 #define SD_FDS_START	3
 
 extern char **environ;
@@ -62,6 +65,10 @@ struct config {
 	unsigned	 max_conns;
 	unsigned	 max_per_ip;	/* 0: no limit */
 	int		 verify_set;
+	int		 handoff;	/* workers keep COMMAND running */
+	int		 proxy;		/* a PROXY header opens each connection */
+	struct net_cidr	 proxy_from[PROXY_FROM_MAX];
+	size_t		 nproxy_from;	/* 0: from any peer */
 	int		 verbosity;
 	int		 use_syslog;
 	size_t		 nkeys;
@@ -74,7 +81,8 @@ const char *argp_program_bug_address = NULL;
 enum {
 	OPT_CA = 256, OPT_CRL, OPT_VERIFY, OPT_PRIORITY, OPT_ALPN,
 	OPT_TICKET_KEY, OPT_NEW_TICKET_KEY, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
-	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG,
+	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG, OPT_HANDOFF,
+	OPT_PROXY, OPT_PROXY_FROM,
 };
 
 static const struct argp_option options[] = {
@@ -109,6 +117,12 @@ static const struct argp_option options[] = {
 	    "Give up a handshake after SECONDS (default: 10)", 3 },
 	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SECONDS", 0,
 	    "Close a connection idle for SECONDS (default: 300)", 3 },
+	{ "proxy-protocol", OPT_PROXY, NULL, 0,
+	    "Every connection opens with a PROXY protocol header (v1 or v2), "
+	    "whose addresses are the client's", 3 },
+	{ "proxy-from", OPT_PROXY_FROM, "CIDR[,CIDR...]", 0,
+	    "With --proxy-protocol: only these peers may connect; "
+	    "repeatable", 3 },
 	{ NULL, 0, NULL, 0,
 	    "Own listener (when neither systemd nor inetd passed a "
 	    "socket):", 4 },
@@ -119,6 +133,10 @@ static const struct argp_option options[] = {
 	{ "max-conns-per-ip", OPT_MAX_PER_IP, "N", 0,
 	    "At most N of them from one IPv4 address or IPv6 /64; more "
 	    "are closed at once (default: 0, no limit)", 4 },
+	{ "handoff", OPT_HANDOFF, NULL, 0,
+	    "Start COMMAND once per worker and pass it each connection "
+	    "(HANDOFF_FD, see the manual) instead of running it for each",
+	    4 },
 	{ "user", 'u', "USER", 0,
 	    "Switch to USER after binding and loading keys", 4 },
 	{ NULL, 0, NULL, 0, "Logging:", 5 },
@@ -145,11 +163,32 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* --proxy-from CIDR[,CIDR...], added to those before. */
+static void
+parse_proxy_from(struct argp_state *state, struct config *cfg, char *arg)
+{
+	char *p, *save = NULL;
+
+	for (p = strtok_r(arg, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (cfg->nproxy_from == PROXY_FROM_MAX)
+			argp_error(state, "--proxy-from: at most %d prefixes",
+			    PROXY_FROM_MAX);
+		if (net_cidr_parse(p, &cfg->proxy_from[cfg->nproxy_from++]) ==
+		    -1)
+			argp_error(state, "--proxy-from: want ADDR or "
+			    "ADDR/BITS, not \"%s\"", p);
+	}
+}
+
+/*
+ * parse_opt() by the groups of --help: each takes the keys of its
+ * group and returns ARGP_ERR_UNKNOWN for the others.
+ */
 static error_t
-parse_opt(int key, char *arg, struct argp_state *state)
+opt_keys(int key, char *arg, struct argp_state *state)
 {
 	struct config *cfg = state->input;
-	unsigned long v = 0;
 
 	switch (key) {
 	case 'c':
@@ -163,6 +202,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			    "own", arg);
 		cfg->tls.key[cfg->nkeys++] = arg;
 		break;
+	case OPT_TICKET_KEY:
+		cfg->tls.ticket_key = arg;
+		break;
+	case OPT_NEW_TICKET_KEY:
+		cfg->new_ticket_key = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_client(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+
+	switch (key) {
 	case OPT_CA:
 		cfg->tls.ca = arg;
 		break;
@@ -183,17 +240,24 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--verify: want require, optional, "
 			    "optional-no-ca or none, not \"%s\"", arg);
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_tls(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	unsigned long v = 0;
+
+	switch (key) {
 	case OPT_PRIORITY:
 		cfg->tls.priority = arg;
 		break;
 	case OPT_ALPN:
 		cfg->tls.alpn = arg;
-		break;
-	case OPT_TICKET_KEY:
-		cfg->tls.ticket_key = arg;
-		break;
-	case OPT_NEW_TICKET_KEY:
-		cfg->new_ticket_key = arg;
 		break;
 	case OPT_HS_TIMEOUT:
 		if (parse_uint(arg, 1, 3600, &v) == -1)
@@ -207,6 +271,19 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			    "seconds, not \"%s\"", arg);
 		cfg->idle_ms = v * 1000;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_listener(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+	unsigned long v = 0;
+
+	switch (key) {
 	case 'l':
 		if (cfg->nlisten == LISTEN_MAX)
 			argp_error(state, "at most %d --listen", LISTEN_MAX);
@@ -224,9 +301,31 @@ parse_opt(int key, char *arg, struct argp_state *state)
 			    "1000000, not \"%s\"", arg);
 		cfg->max_per_ip = v;
 		break;
+	case OPT_HANDOFF:
+		cfg->handoff = 1;
+		break;
+	case OPT_PROXY:
+		cfg->proxy = 1;
+		break;
+	case OPT_PROXY_FROM:
+		parse_proxy_from(state, cfg, arg);
+		break;
 	case 'u':
 		cfg->user = arg;
 		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static error_t
+opt_logging(int key, char *arg, struct argp_state *state)
+{
+	struct config *cfg = state->input;
+
+	(void)arg;
+	switch (key) {
 	case 'v':
 		cfg->verbosity++;
 		break;
@@ -239,13 +338,30 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_SYSLOG:
 		cfg->use_syslog = 0;
 		break;
-	case ARGP_KEY_NO_ARGS:
-		if (cfg->new_ticket_key == NULL)
-			argp_error(state, "no COMMAND to run");
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+	return 0;
+}
+
+static error_t
+parse_opt(int key, char *arg, struct argp_state *state)
+{
+	static error_t (*const groups[])(int, char *,
+	    struct argp_state *) = {
+		opt_keys, opt_client, opt_tls, opt_listener, opt_logging,
+	};
+	struct config *cfg = state->input;
+	error_t e;
+	size_t i;
+
+	for (i = 0; i < sizeof groups / sizeof groups[0]; i++)
+		if ((e = groups[i](key, arg, state)) != ARGP_ERR_UNKNOWN)
+			return e;
+	if (key != ARGP_KEY_NO_ARGS)
+		return ARGP_ERR_UNKNOWN;
+	if (cfg->new_ticket_key == NULL)
+		argp_error(state, "no COMMAND to run");
 	return 0;
 }
 
@@ -272,6 +388,8 @@ check_config(struct config *cfg)
 		usage_error("--verify require and optional need --ca");
 	if (cfg->tls.crl != NULL && cfg->tls.ca == NULL)
 		usage_error("--crl needs --ca");
+	if (cfg->nproxy_from > 0 && !cfg->proxy)
+		usage_error("--proxy-from needs --proxy-protocol");
 }
 
 static const struct argp argp = {
@@ -503,15 +621,139 @@ spawn_command(const struct config *cfg, int appfd, int err_is_sock,
 }
 
 /*
+ * --proxy-protocol.
+ */
+
+/* Wait until fd is readable or the monotonic time end (ms).  1, or 0. */
+static int
+readable_by(int fd, uint64_t end)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	uint64_t now;
+	int r;
+
+	do {
+		if ((now = net_now_ms()) >= end)
+			return 0;
+		r = poll(&pfd, 1, (int)(end - now));
+	} while (r == -1 && errno == EINTR);
+	return r > 0;
+}
+
+/*
+ * How many more bytes of b[0..n) surely belong to the PROXY header
+ * that starts it: never one of the TLS stream behind it.  Any header is
+ * 15 bytes at least ("PROXY UNKNOWN\r\n"); a v2 one says its length in
+ * its 16 bytes; a v1 line ends at its LF, found by peeking (0 here).
+ */
+static size_t
+header_want(const unsigned char *b, size_t n)
+{
+	if (n < 15)
+		return 15;
+	if (b[0] != '\r')
+		return 0;
+	return n < 16 ? 16 : 16 + ((size_t)b[14] << 8 | b[15]);
+}
+
+/* Read the rest of a PROXY header into b[0..*n).  0, or -1 with *why. */
+static int
+proxy_read(int fd, unsigned char *b, size_t *n, struct proxy_hdr *h,
+    uint64_t end, const char **why)
+{
+	unsigned char *lf;
+	size_t want;
+	ssize_t k;
+	int r;
+
+	while ((r = proxy_parse(b, *n, h)) == PROXY_NEED_MORE) {
+		if (!readable_by(fd, end)) {
+			*why = "no PROXY header in time";
+			return -1;
+		}
+		if ((want = header_want(b, *n)) == 0) {
+			k = recv(fd, b + *n, PROXY_V1_MAX - *n,
+			    MSG_PEEK | MSG_DONTWAIT);
+			if (k > 0 && (lf = memchr(b + *n, '\n', (size_t)k)))
+				k = lf - (b + *n) + 1;
+		} else {
+			k = (ssize_t)(want - *n);
+		}
+		if (k > 0)
+			k = recv(fd, b + *n, (size_t)k, MSG_DONTWAIT);
+		if (k == 0) {
+			*why = "end of file inside the PROXY header";
+			return -1;
+		}
+		if (k == -1 && errno != EAGAIN && errno != EINTR) {
+			*why = strerror(errno);
+			return -1;
+		}
+		if (k > 0)
+			*n += (size_t)k;
+	}
+	if (r < 0) {
+		*why = r == PROXY_NOT_PROXY ? "no PROXY header" :
+		    r == PROXY_TOO_LONG ? "PROXY header too long" :
+		    "malformed PROXY header";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PROXY header that opens fd, read within --handshake-timeout and
+ * not a byte further, from a peer of --proxy-from.  Its addresses, of a
+ * PROXY command for TCP over IPv4 or IPv6, replace the socket's in the
+ * environment and in peer; a LOCAL command or another family keeps the
+ * socket's.  Returns 0; 1 for a LOCAL header followed by end of file or
+ * a reset (a balancer's health check); -1 with *why set.
+ */
+static int
+proxy_accept(int fd, const struct config *cfg, char *peer, size_t peerlen,
+    const char **why)
+{
+	unsigned char b[PROXY_V2_MAX];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct proxy_hdr h;
+	uint64_t end = net_now_ms() + cfg->tls.handshake_ms;
+	size_t n = 0;
+	ssize_t k;
+	char c;
+
+	if (cfg->nproxy_from > 0 && (getpeername(fd, (struct sockaddr *)&ss,
+	    &len) == -1 || !net_cidr_match(cfg->proxy_from,
+	    cfg->nproxy_from, (struct sockaddr *)&ss))) {
+		*why = "not a --proxy-from peer";
+		return -1;
+	}
+	if (proxy_read(fd, b, &n, &h, end, why) == -1)
+		return -1;
+	if (h.command == PROXY_CMD_LOCAL) {
+		if (!readable_by(fd, end))
+			return 0;
+		k = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		return k == 0 || (k == -1 && errno == ECONNRESET) ? 1 : 0;
+	}
+	if (!h.has_addr)
+		return 0;
+	certenv_reset();
+	if (certenv_addrs_of(&h.src, &h.dst, peer, peerlen) == -1)
+		fatal(EX_OSERR, "environment");
+	return 0;
+}
+
+/*
  * Handshake on fd, then COMMAND's environment.  Returns 0, or the exit
  * status the connection ends with: under inetd and systemd Accept=yes
  * (keep_going 0) after saying why and exiting; in an accept loop's
  * worker, which goes on to its next connection, after logging why.
  */
 static int
-handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
-    int keep_going, char *peer, size_t peerlen, char *subject,
-    size_t sublen, const struct timespec *t0)
+handshake(int fd, struct tls_conn *c, const struct config *cfg,
+    const struct tls_ctx *ctx, int keep_going, char *peer, size_t peerlen,
+    char *subject, size_t sublen, const struct timespec *t0)
 {
 	const gnutls_datum_t *certs;
 	unsigned n = 0;
@@ -521,6 +763,21 @@ handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
 	certenv_reset();
 	if (certenv_addrs(fd, peer, peerlen) == -1)
 		fatal(EX_OSERR, "environment");
+	if (cfg->proxy && (r = proxy_accept(fd, cfg, peer, peerlen,
+	    &what)) != 0) {
+		/* A balancer's health check: nothing to say. */
+		if (r == 1 && !keep_going)
+			exit(0);
+		if (r == 1) {
+			log_debug("%s: PROXY LOCAL, then end of file: a "
+			    "health check", peer);
+			return EX_TLS;
+		}
+		if (!keep_going)
+			fatalx(EX_TLS, "%s: %s: refused", peer, what);
+		log_warnx("%s: %s: refused", peer, what);
+		return EX_TLS;
+	}
 	r = tls_accept(c, ctx, fd);
 	/* Only the per-connection log line needs it: -v. */
 	if (log_verbosity >= 2 && c->have_cert &&
@@ -588,6 +845,177 @@ run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
 			fatal(EX_OSERR, "waitpid");
+}
+
+/*
+ * --handoff: the worker's COMMAND, started once and passed connection
+ * after connection on a SOCK_SEQPACKET socket (lib/handoff.h), its fd 3.
+ * pid -1: not running; it starts again for the next connection.
+ */
+#define HANDOFF_FD_NUM	3
+#define RESIDENT_STOP_MS 5000
+
+static struct {
+	pid_t			 pid;
+	int			 sock;		/* our end */
+	struct handoff_msg	 msg;		/* each message, built here */
+	char			**envp;		/* environ, HANDOFF_FD=3 */
+} res = { -1, -1, { NULL, 0, NULL, 0 }, NULL };
+
+struct resident_io {
+	int	 sock;
+	int	 null;
+};
+
+/* In the child, as command_fds(): fd 3 the socket, 0 and 1 /dev/null. */
+static int
+resident_setup(void *arg)
+{
+	const struct resident_io *io = arg;
+	int s = io->sock, n = io->null;
+
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* Out of the way of the fds they go to, and closed by the exec. */
+	if ((s <= HANDOFF_FD_NUM &&
+	    (s = fcntl(s, F_DUPFD_CLOEXEC, HANDOFF_FD_NUM + 1)) == -1) ||
+	    (n <= HANDOFF_FD_NUM &&
+	    (n = fcntl(n, F_DUPFD_CLOEXEC, HANDOFF_FD_NUM + 1)) == -1))
+		return -1;
+	if (dup2(n, 0) == -1 || dup2(n, 1) == -1 ||
+	    dup2(s, HANDOFF_FD_NUM) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+resident_start(const struct config *cfg)
+{
+	static char handoff_var[] = HANDOFF_ENV "=3";
+	struct resident_io io;
+	int sv[2], size = HANDOFF_MAX + 4096, e;
+	size_t n = 0;
+	pid_t pid;
+
+	if (res.envp == NULL) {
+		while (environ != NULL && environ[n] != NULL)
+			n++;
+		if ((res.envp = calloc(n + 2, sizeof *res.envp)) == NULL)
+			return -1;
+		if (n > 0)
+			memcpy(res.envp, environ, n * sizeof *environ);
+		res.envp[n] = handoff_var;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	/* A message must fit the buffer whole. */
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	io.sock = sv[0];
+	if ((io.null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	pid = spawn_run(cfg->child, res.envp, resident_setup, &io);
+	e = errno;
+	close(sv[0]);
+	close(io.null);
+	if (pid <= 0) {
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	res.pid = pid;
+	res.sock = sv[1];
+	return 0;
+}
+
+/*
+ * Stop the resident COMMAND: end of file on its socket, which tells it
+ * to exit once done; SIGKILL at once when kill_now, or after
+ * RESIDENT_STOP_MS.
+ */
+static void
+resident_stop(int kill_now)
+{
+	int st, ms;
+
+	if (res.pid == -1)
+		return;
+	close(res.sock);
+	res.sock = -1;
+	if (kill_now)
+		kill(res.pid, SIGKILL);
+	for (ms = 0; waitpid(res.pid, &st, WNOHANG) == 0; ms += 10) {
+		if (ms == RESIDENT_STOP_MS) {
+			log_warnx("COMMAND (pid %ld) still running %d s "
+			    "after its end of file: killed", (long)res.pid,
+			    RESIDENT_STOP_MS / 1000);
+			kill(res.pid, SIGKILL);
+		}
+		poll(NULL, 0, 10);
+	}
+	res.pid = -1;
+}
+
+/* Whether the resident COMMAND has gone since its last connection. */
+static int
+resident_gone(void)
+{
+	struct pollfd pfd = { res.sock, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
+/*
+ * run_command() for --handoff: the connection goes to the resident
+ * COMMAND, started first if need be.  When the handoff fails, or
+ * COMMAND ends without saying it is done, that one connection is
+ * closed and COMMAND starts again for the next.
+ */
+static void
+run_resident(struct tls_conn *c, const struct config *cfg, const char *peer,
+    const char *subject, const struct timespec *t0)
+{
+	char **envp;
+	int sp[2], r, st;
+
+	if ((envp = certenv_envp()) == NULL)
+		fatal(EX_OSERR, "environment");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("socketpair");
+		close(c->fd);
+		return;
+	}
+	if (res.pid != -1 && resident_gone())
+		resident_stop(1);
+	if (res.pid == -1 && resident_start(cfg) == -1) {
+		log_warn("exec %s", cfg->child[0]);
+	} else if (handoff_send(res.sock, sp[0], envp, &res.msg) == -1) {
+		log_warn("%s: handoff to %s", peer, cfg->child[0]);
+		resident_stop(1);
+	}
+	close(sp[0]);
+
+	/* Without COMMAND the relay sees end of file at once. */
+	r = tls_relay(c, sp[1], cfg->idle_ms);
+	if (r == -1)
+		log_debug("%s: %s", peer, c->err);
+	log_conn(c, 1, peer, subject, t0, r == 0 ? "ok" : c->err);
+	close(sp[1]);
+	close(c->fd);
+	if (res.pid == -1)
+		return;
+	if ((st = handoff_wait(res.sock, (int)cfg->idle_ms)) == -1) {
+		log_warnx("%s: %s ended the connection without a status%s: "
+		    "started again", peer, cfg->child[0],
+		    errno == ETIMEDOUT ? " in time" : "");
+		resident_stop(1);
+	} else if (st != 0) {
+		log_debug("%s: %s: status %d", peer, cfg->child[0], st);
+	}
 }
 
 /* The next connection from the accept loop, or -1 when told to stop. */
@@ -692,9 +1120,11 @@ worker_conns(void *arg)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		subject[0] = '\0';
-		if (handshake(fd, &c, wk.ctx, 1, peer, sizeof peer, subject,
+		if (handshake(fd, &c, wk.cfg, wk.ctx, 1, peer, sizeof peer, subject,
 		    sizeof subject, &t0) != 0)
 			close(fd);
+		else if (wk.cfg->handoff)
+			run_resident(&c, wk.cfg, peer, subject, &t0);
 		else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 		    sp) == -1) {
 			log_warn("socketpair");
@@ -730,6 +1160,7 @@ worker(int ctl, const struct config *cfg, const struct tls_ctx *ctx)
 	} else {
 		pthread_join(t, NULL);
 	}
+	resident_stop(0);
 	_exit(0);
 }
 
@@ -875,7 +1306,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	handshake(fd, &c, ctx, 0, peer, sizeof peer, subject,
+	handshake(fd, &c, cfg, ctx, 0, peer, sizeof peer, subject,
 	    sizeof subject, &t0);
 	if ((envp = certenv_envp()) == NULL)
 		fatal(EX_OSERR, "environment");
@@ -953,7 +1384,7 @@ struct worker {
 	int		 ctl;		/* our end; -1: slot free */
 	int		 busy;
 	unsigned	 served;
-	unsigned	 gen;		/* of the credentials it was forked with */
+	unsigned	 gen;		/* of the credentials forked with */
 	struct source	 src;		/* of the connection, when busy */
 };
 
@@ -1051,25 +1482,46 @@ worker_retire(struct worker *w)
 }
 
 /*
- * A new worker in a free slot of ws[0..nw), or NULL.  conn is the
+ * The accept loop's state.  The arrays it points to are in loop_mem;
+ * the rest is accept_loop()'s own, each field changed by one step:
+ * busy by loop_reap(), loop_done() and loop_dispatch(), gen by
+ * loop_reload(), full and np by loop_poll_setup().
+ */
+struct loop {
+	const int		*lfd;		/* listening sockets */
+	int			 nl;
+	int			 defer[LISTEN_MAX]; /* their TCP_DEFER_ACCEPT */
+	const struct config	*cfg;
+	struct tls_ctx		*ctx;
+	struct worker		*ws;		/* nw slots */
+	unsigned		 nw;
+	struct pollfd		*pfd;		/* nl listeners, then workers */
+	struct worker		**pw;		/* the worker of pfd[nl + k] */
+	unsigned		 np;		/* fds in pfd this turn */
+	unsigned		 busy;		/* workers with a connection */
+	unsigned		 gen;		/* of the credentials */
+	int			 full;		/* not accepting: --max-conns */
+	sigset_t		 orig;		/* the mask before the loop's */
+};
+
+/*
+ * A new worker in a free slot of l->ws, or NULL.  conn is the
  * connection the loop holds, about to be passed to a worker: the new
  * worker gets it by send_fd() like any other, and must not keep the
  * copy the fork gave it, or the client would never see the connection
  * closed.
  */
 static struct worker *
-worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
-    int conn, const sigset_t *orig, const struct config *cfg,
-    const struct tls_ctx *ctx, unsigned gen)
+worker_new(const struct loop *l, int conn)
 {
 	struct worker *w = NULL;
 	unsigned k;
 	int sv[2], i;
 	pid_t pid;
 
-	for (k = 0; k < nw && w == NULL; k++)
-		if (ws[k].ctl == -1)
-			w = &ws[k];
+	for (k = 0; k < l->nw && w == NULL; k++)
+		if (l->ws[k].ctl == -1)
+			w = &l->ws[k];
 	if (w == NULL)
 		return NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -1089,69 +1541,67 @@ worker_new(struct worker *ws, unsigned nw, const int *lfd, int nl,
 		signal(SIGCHLD, SIG_DFL);
 		/* A reload of the server is not for us. */
 		signal(SIGHUP, SIG_IGN);
-		sigprocmask(SIG_SETMASK, orig, NULL);
+		sigprocmask(SIG_SETMASK, &l->orig, NULL);
 		/*
 		 * Every fd the loop owns: the others' ends, whose end of
 		 * file must reach them, and the connection, whose close
 		 * must reach the client.
 		 */
-		for (i = 0; i < nl; i++)
-			close(lfd[i]);
+		for (i = 0; i < l->nl; i++)
+			close(l->lfd[i]);
 		close(conn);
-		for (k = 0; k < nw; k++)
-			if (ws[k].ctl != -1)
-				close(ws[k].ctl);
+		for (k = 0; k < l->nw; k++)
+			if (l->ws[k].ctl != -1)
+				close(l->ws[k].ctl);
 		close(sv[0]);
 		munmap(loop_mem.base, loop_mem.len);
-		worker(sv[1], cfg, ctx);
+		worker(sv[1], l->cfg, l->ctx);
 	}
 	close(sv[1]);
 	w->pid = pid;
 	w->ctl = sv[0];
 	w->busy = 0;
 	w->served = 0;
-	w->gen = gen;
+	w->gen = l->gen;
 	return w;
 }
 
-static _Noreturn void
-accept_loop(const int *lfd, int nl, const struct config *cfg,
-    struct tls_ctx *ctx)
+/* The arrays, and what happens to COMMAND's orphans. */
+static void
+loop_init(struct loop *l)
 {
-	struct pollfd *pfd;
-	struct sigaction sa;
-	struct tls_ctx fresh;
-	struct worker *ws, *w, **pw;
-	struct sockaddr_storage ss;
-	struct source src;
-	socklen_t sslen;
-	sigset_t block, orig;
-	char esc[4 * NI_MAXHOST];
-	int defer[LISTEN_MAX];
-	unsigned nw, busy = 0, idle, gen = 0, k, np;
-	pid_t pid;
-	char b;
-	int i, fd, r, full = 0;
+	unsigned k;
 
 	/* Busy workers are at most --max-conns; idle ones, WORKER_SPARE. */
-	nw = cfg->max_conns + WORKER_SPARE;
+	l->nw = l->cfg->max_conns + WORKER_SPARE;
 	/* In pages of their own, which a new worker unmaps: see loop_mem. */
-	loop_mem.len = nw * sizeof *pw + nw * sizeof *ws +
-	    (nw + LISTEN_MAX) * sizeof *pfd;
+	loop_mem.len = l->nw * sizeof *l->pw + l->nw * sizeof *l->ws +
+	    (l->nw + LISTEN_MAX) * sizeof *l->pfd;
 	if ((loop_mem.base = mmap(NULL, loop_mem.len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		fatal(EX_OSERR, "mmap");
-	pw = loop_mem.base;
-	ws = (struct worker *)(pw + nw);
-	pfd = (struct pollfd *)(ws + nw);
-	for (k = 0; k < nw; k++)
-		ws[k].ctl = -1;
+	l->pw = loop_mem.base;
+	l->ws = (struct worker *)(l->pw + l->nw);
+	l->pfd = (struct pollfd *)(l->ws + l->nw);
+	for (k = 0; k < l->nw; k++)
+		l->ws[k].ctl = -1;
 	/*
 	 * Whatever COMMAND leaves behind comes back to us, so that SIGTERM
 	 * waits for it too and nothing is left unreaped.
 	 */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl PR_SET_CHILD_SUBREAPER");
+}
+
+/*
+ * The signals the loop handles stay blocked but in ppoll(), so that
+ * none is missed between a check of its flag and the wait.
+ */
+static void
+loop_signals(struct loop *l)
+{
+	struct sigaction sa;
+	sigset_t block;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -1161,181 +1611,267 @@ accept_loop(const int *lfd, int nl, const struct config *cfg,
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &block, &orig) == -1)
+	if (sigprocmask(SIG_BLOCK, &block, &l->orig) == -1)
 		fatal(EX_OSERR, "sigprocmask");
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < nl; i++) {
-		r = fcntl(lfd[i], F_GETFL);
-		if (r == -1 || fcntl(lfd[i], F_SETFL, r | O_NONBLOCK) == -1)
+}
+
+static void
+loop_listeners(struct loop *l)
+{
+	socklen_t len;
+	int i, r;
+
+	for (i = 0; i < l->nl; i++) {
+		r = fcntl(l->lfd[i], F_GETFL);
+		if (r == -1 || fcntl(l->lfd[i], F_SETFL, r | O_NONBLOCK) == -1)
 			fatal(EX_OSERR, "listening socket");
 		/* Ours (listen_on()), or systemd's DeferAcceptSec=. */
-		sslen = sizeof defer[i];
-		if (getsockopt(lfd[i], IPPROTO_TCP, TCP_DEFER_ACCEPT,
-		    &defer[i], &sslen) == -1)
-			defer[i] = 0;
+		len = sizeof l->defer[i];
+		if (getsockopt(l->lfd[i], IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		    &l->defer[i], &len) == -1)
+			l->defer[i] = 0;
 	}
+}
+
+/* Workers that exited, and COMMAND's orphans. */
+static void
+loop_reap(struct loop *l)
+{
+	unsigned k;
+	pid_t pid;
+
+	got_chld = 0;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		for (k = 0; k < l->nw; k++)
+			if (l->ws[k].ctl != -1 && l->ws[k].pid == pid) {
+				if (l->ws[k].busy)
+					l->busy--;
+				worker_retire(&l->ws[k]);
+			}
+}
+
+/* SIGHUP: new credentials, for new workers. */
+static void
+loop_reload(struct loop *l)
+{
+	struct tls_ctx fresh;
+	gnutls_datum_t t;
+	unsigned k;
+
+	got_hup = 0;
+	if (tls_ctx_load(&fresh, &l->cfg->tls) == -1) {
+		log_warnx("reload failed, keeping the old credentials: %s",
+		    fresh.err);
+		return;
+	}
+	/* A random ticket key outlives reloads. */
+	if (l->cfg->tls.ticket_key == NULL) {
+		t = fresh.ticket;
+		fresh.ticket = l->ctx->ticket;
+		l->ctx->ticket = t;
+	}
+	tls_ctx_free(l->ctx);
+	*l->ctx = fresh;
+	l->gen++;
+	/* Busy workers go when done. */
+	for (k = 0; k < l->nw; k++)
+		if (l->ws[k].ctl != -1 && !l->ws[k].busy)
+			worker_retire(&l->ws[k]);
+	log_info("reloaded certificates, keys, CA and CRL");
+}
+
+/* The listeners, unless at --max-conns, then every worker's end. */
+static void
+loop_poll_setup(struct loop *l)
+{
+	unsigned k;
+	int i;
+
+	if (l->busy >= l->cfg->max_conns && !l->full) {
+		log_info("%u connections: not accepting more", l->busy);
+		l->full = 1;
+	} else if (l->busy < l->cfg->max_conns) {
+		l->full = 0;
+	}
+	l->np = 0;
+	for (i = 0; i < l->nl; i++) {
+		l->pfd[l->np].fd = l->full ? -1 : l->lfd[i];
+		l->pfd[l->np].events = POLLIN;
+		l->pfd[l->np++].revents = 0;
+	}
+	for (k = 0; k < l->nw; k++) {
+		if (l->ws[k].ctl == -1)
+			continue;
+		l->pw[l->np - l->nl] = &l->ws[k];
+		l->pfd[l->np].fd = l->ws[k].ctl;
+		l->pfd[l->np].events = POLLIN;
+		l->pfd[l->np++].revents = 0;
+	}
+}
+
+/* Workers done with a connection, or gone. */
+static void
+loop_done(struct loop *l)
+{
+	struct worker *w;
+	unsigned idle = 0, k;
+	char b;
+
+	for (k = 0; k < l->nw; k++)
+		if (l->ws[k].ctl != -1 && !l->ws[k].busy)
+			idle++;
+	for (k = l->nl; k < l->np; k++) {
+		if (l->pfd[k].revents == 0)
+			continue;
+		w = l->pw[k - l->nl];
+		if (w->ctl == -1)
+			continue;
+		if ((l->pfd[k].revents & POLLIN) &&
+		    read(w->ctl, &b, 1) == 1 && w->busy) {
+			w->busy = 0;
+			l->busy--;
+			if (w->gen == l->gen && w->served < WORKER_CONNS &&
+			    idle < WORKER_SPARE) {
+				idle++;
+				continue;
+			}
+		} else if (w->busy) {
+			l->busy--;
+		}
+		worker_retire(w);
+	}
+}
+
+/*
+ * Hand fd, from src, to the most recently used idle worker, else to a
+ * new one.  The loop's copy of fd is closed either way.
+ */
+static void
+loop_dispatch(struct loop *l, int fd, const struct source *src)
+{
+	struct worker *w;
+	unsigned k;
+
+	for (;;) {
+		w = NULL;
+		for (k = 0; k < l->nw; k++)
+			if (l->ws[k].ctl != -1 && !l->ws[k].busy &&
+			    (w == NULL || l->ws[k].served > w->served))
+				w = &l->ws[k];
+		if (w == NULL && (w = worker_new(l, fd)) == NULL)
+			break;
+		if (send_fd(w->ctl, fd) == 0)
+			break;
+		worker_retire(w);
+	}
+	close(fd);
+	if (w != NULL) {
+		w->busy = 1;
+		w->served++;
+		w->src = *src;
+		l->busy++;
+	}
+}
+
+/* A connection from listener i, if one is there and may be served. */
+static void
+loop_accept(struct loop *l, int i)
+{
+	struct sockaddr_storage ss;
+	struct source src;
+	socklen_t sslen = sizeof ss;
+	char esc[4 * NI_MAXHOST], b;
+	int fd, r;
+
+	fd = accept4(l->lfd[i], (struct sockaddr *)&ss, &sslen,
+	    SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	/*
+	 * Under TCP_DEFER_ACCEPT, a connection without a byte to read
+	 * was handed over because its deferral ran out: silent for as
+	 * long as the handshake may take, it gets no worker.  One that
+	 * has ended already (end of file, reset) gets none either.
+	 */
+	if (l->defer[i] > 0 && (r = (int)recv(fd, &b, 1,
+	    MSG_PEEK | MSG_DONTWAIT)) <= 0) {
+		if (r == -1 && errno == EAGAIN)
+			log_info("%s: nothing sent in %d s: closed",
+			    addr_esc(&ss, esc, sizeof esc), l->defer[i]);
+		close(fd);
+		return;
+	}
+	source_of(&ss, &src);
+	if (over_limit(l->ws, l->nw, l->cfg->max_per_ip, &ss, &src)) {
+		close(fd);
+		return;
+	}
+	loop_dispatch(l, fd, &src);
+}
+
+/*
+ * SIGTERM: stop accepting; idle workers see end of file and exit,
+ * busy ones after their connection.
+ */
+static _Noreturn void
+loop_stop(struct loop *l)
+{
+	unsigned k;
+	int i;
+
+	for (i = 0; i < l->nl; i++)
+		close(l->lfd[i]);
+	log_info("stopping: waiting for %u connection(s)", l->busy);
+	for (k = 0; k < l->nw; k++)
+		if (l->ws[k].ctl != -1)
+			worker_retire(&l->ws[k]);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	exit(0);
+}
+
+static _Noreturn void
+accept_loop(const int *lfd, int nl, const struct config *cfg,
+    struct tls_ctx *ctx)
+{
+	struct loop l;
+	int i;
+
+	memset(&l, 0, sizeof l);
+	l.lfd = lfd;
+	l.nl = nl;
+	l.cfg = cfg;
+	l.ctx = ctx;
+	loop_init(&l);
+	loop_signals(&l);
+	loop_listeners(&l);
 	log_debug("accepting connections on %d socket(s)", nl);
 
 	while (!got_term) {
-		got_chld = 0;
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-			for (k = 0; k < nw; k++)
-				if (ws[k].ctl != -1 && ws[k].pid == pid) {
-					if (ws[k].busy)
-						busy--;
-					worker_retire(&ws[k]);
-				}
-		if (got_hup) {
-			got_hup = 0;
-			if (tls_ctx_load(&fresh, &cfg->tls) == -1) {
-				log_warnx("reload failed, keeping the old "
-				    "credentials: %s", fresh.err);
-			} else {
-				gnutls_datum_t t;
-
-				/* A random ticket key outlives reloads. */
-				if (cfg->tls.ticket_key == NULL) {
-					t = fresh.ticket;
-					fresh.ticket = ctx->ticket;
-					ctx->ticket = t;
-				}
-				tls_ctx_free(ctx);
-				*ctx = fresh;
-				gen++;
-				/* Busy workers go when done. */
-				for (k = 0; k < nw; k++)
-					if (ws[k].ctl != -1 && !ws[k].busy)
-						worker_retire(&ws[k]);
-				log_info("reloaded certificates, keys, CA "
-				    "and CRL");
-			}
-		}
-		if (busy >= cfg->max_conns && !full) {
-			log_info("%u connections: not accepting more", busy);
-			full = 1;
-		} else if (busy < cfg->max_conns) {
-			full = 0;
-		}
-		np = 0;
-		for (i = 0; i < nl; i++) {
-			pfd[np].fd = full ? -1 : lfd[i];
-			pfd[np].events = POLLIN;
-			pfd[np++].revents = 0;
-		}
-		for (k = 0; k < nw; k++) {
-			if (ws[k].ctl == -1)
-				continue;
-			pw[np - nl] = &ws[k];
-			pfd[np].fd = ws[k].ctl;
-			pfd[np].events = POLLIN;
-			pfd[np++].revents = 0;
-		}
-		r = ppoll(pfd, np, NULL, &orig);
-		if (r == -1) {
+		loop_reap(&l);
+		if (got_hup)
+			loop_reload(&l);
+		loop_poll_setup(&l);
+		if (ppoll(l.pfd, l.np, NULL, &l.orig) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal(EX_OSERR, "poll");
 		}
-		/* Workers done with a connection, or gone. */
-		idle = 0;
-		for (k = 0; k < nw; k++)
-			if (ws[k].ctl != -1 && !ws[k].busy)
-				idle++;
-		for (k = nl; k < np; k++) {
-			if (pfd[k].revents == 0)
-				continue;
-			w = pw[k - nl];
-			if (w->ctl == -1)
-				continue;
-			if ((pfd[k].revents & POLLIN) &&
-			    read(w->ctl, &b, 1) == 1 && w->busy) {
-				w->busy = 0;
-				busy--;
-				if (w->gen == gen && w->served < WORKER_CONNS &&
-				    idle < WORKER_SPARE) {
-					idle++;
-					continue;
-				}
-			} else if (w->busy) {
-				busy--;
-			}
-			worker_retire(w);
-		}
-		for (i = 0; i < nl && busy < cfg->max_conns; i++) {
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			sslen = sizeof ss;
-			fd = accept4(lfd[i], (struct sockaddr *)&ss, &sslen,
-			    SOCK_CLOEXEC);
-			if (fd == -1) {
-				if (errno != EAGAIN && errno != EINTR &&
-				    errno != ECONNABORTED)
-					log_warn("accept");
-				continue;
-			}
-			/*
-			 * Under TCP_DEFER_ACCEPT, a connection without a
-			 * byte to read was handed over because its deferral
-			 * ran out: silent for as long as the handshake may
-			 * take, it gets no worker.  One that has ended
-			 * already (end of file, reset) gets none either.
-			 */
-			if (defer[i] > 0 && (r = (int)recv(fd, &b, 1,
-			    MSG_PEEK | MSG_DONTWAIT)) <= 0) {
-				if (r == -1 && errno == EAGAIN)
-					log_info("%s: nothing sent in %d s: "
-					    "closed", addr_esc(&ss, esc,
-					    sizeof esc), defer[i]);
-				close(fd);
-				continue;
-			}
-			source_of(&ss, &src);
-			if (over_limit(ws, nw, cfg->max_per_ip, &ss, &src)) {
-				close(fd);
-				continue;
-			}
-			/* The most recently used idle worker, else a new one. */
-			for (;;) {
-				w = NULL;
-				for (k = 0; k < nw; k++)
-					if (ws[k].ctl != -1 && !ws[k].busy &&
-					    (w == NULL ||
-					    ws[k].served > w->served))
-						w = &ws[k];
-				if (w == NULL && (w = worker_new(ws, nw, lfd, nl,
-				    fd, &orig, cfg, ctx, gen)) == NULL)
-					break;
-				if (send_fd(w->ctl, fd) == 0)
-					break;
-				worker_retire(w);
-			}
-			close(fd);
-			if (w != NULL) {
-				w->busy = 1;
-				w->served++;
-				w->src = src;
-				busy++;
-			}
-		}
+		loop_done(&l);
+		for (i = 0; i < nl && l.busy < cfg->max_conns; i++)
+			if (l.pfd[i].revents & POLLIN)
+				loop_accept(&l, i);
 	}
-
-	/*
-	 * SIGTERM: stop accepting; idle workers see end of file and exit,
-	 * busy ones after their connection.
-	 */
-	for (i = 0; i < nl; i++)
-		close(lfd[i]);
-	log_info("stopping: waiting for %u connection(s)", busy);
-	for (k = 0; k < nw; k++)
-		if (ws[k].ctl != -1)
-			worker_retire(&ws[k]);
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-		;
-	exit(0);
+	loop_stop(&l);
 }
 
 int

@@ -13,6 +13,8 @@
 #   stunnel-inetd  one stunnel per connection under
 #                  systemd-socket-activate --inetd, tunnel only
 #   tlsfront       tlsfront --listen -- certcookie --connect BACKEND
+#   tlsfront-handoff  the same with --handoff: certcookie started once per
+#                  worker and passed each connection
 #   tlsfront-inetd one tlsfront per connection under
 #                  systemd-socket-activate --inetd, same chain
 # Both per-connection front ends get a ticket key shared by all their
@@ -75,7 +77,7 @@ else
 	N=${N:-500} M=${M:-20000} K=${K:-100} DOWNLOAD_MIB=${DOWNLOAD_MIB:-1024}
 	X=${X:-1000}
 fi
-FRONTENDS=${FRONTENDS:-nginx haproxy stunnel stunnel-inetd tlsfront tlsfront-inetd}
+FRONTENDS=${FRONTENDS:-nginx haproxy stunnel stunnel-inetd tlsfront tlsfront-handoff tlsfront-inetd}
 METRICS=${METRICS:-full resumed keepalive download memory}
 for m in $METRICS; do
 	case $m in
@@ -391,6 +393,12 @@ start_fe() {
 		spawn tlsfront "$work/tlsfront.log" "$TLSFRONT" "${tf_args[@]}" \
 		    "${tf_ticket[@]}" --listen "127.0.0.1:$p" -- \
 		    "$CERTCOOKIE" "${cc_args[@]}" ;;
+	tlsfront-handoff)
+		[ "$have_tlsfront" = yes ] || return 1
+		"$TLSFRONT" --help 2>&1 | grep -q -- --handoff || return 1
+		spawn tlsfront-handoff "$work/tlsfront-handoff.log" \
+		    "$TLSFRONT" "${tf_args[@]}" "${tf_ticket[@]}" --handoff \
+		    --listen "127.0.0.1:$p" -- "$CERTCOOKIE" "${cc_args[@]}" ;;
 	tlsfront-inetd)
 		[ "$have_tlsfront" = yes ] || return 1
 		spawn tlsfront-inetd "$work/tlsfront-inetd.log" \
@@ -530,7 +538,9 @@ m_memory() {	# private KiB per idle connection
 	# tlsfront --listen keeps up to 16 idle workers from the loads
 	# before; they are there for connections, so they count as the
 	# connections' memory: the baseline is the accept loop alone.
-	[ "$fe" != tlsfront ] || m0=$(pid_mem_kib "${root_pid[$fe]}")
+	case $fe in
+	tlsfront | tlsfront-handoff) m0=$(pid_mem_kib "${root_pid[$fe]}") ;;
+	esac
 	coproc HOLD { client python3 "$top/bench/hold.py" "${port[$fe]}" "$K" \
 	    "$ca" "$ccert" "$ckey" 2>/dev/null; }
 	read -r -t 120 _ ready <&"${HOLD[0]}" || ready=0
@@ -646,6 +656,7 @@ label() {
 	stunnel) echo "stunnel (tunnel only)" ;;
 	stunnel-inetd) echo "stunnel, process per connection" ;;
 	tlsfront) echo "tlsfront --listen + certcookie" ;;
+	tlsfront-handoff) echo "tlsfront --listen --handoff + certcookie" ;;
 	tlsfront-inetd) echo "tlsfront per connection + certcookie" ;;
 	esac
 }
@@ -761,6 +772,17 @@ targets() {
 	    "$(r tlsfront-inetd stunnel-inetd memory)" "<=" 0.25
 	target "--listen idle memory <= 400 KiB/conn" \
 	    "$(med_of tlsfront memory)" "<=" 400 " KiB"
+	[ "${state[tlsfront-handoff]:-}" = ok ] || return 0
+	echo
+	echo "Targets of issue 13 (tlsfront --listen --handoff + certcookie --connect):"
+	target "--handoff full handshake <= 1.0x nginx" \
+	    "$(r tlsfront-handoff nginx full)" "<=" 1.0
+	target "--handoff resumed <= 1.2x nginx" \
+	    "$(r tlsfront-handoff nginx resumed)" "<=" 1.2
+	target "--handoff idle memory <= 400 KiB/conn" \
+	    "$(med_of tlsfront-handoff memory)" "<=" 400 " KiB"
+	printf -- '- --handoff keep-alive CPU/request: %.2fx nginx\n' \
+	    "$(r tlsfront-handoff nginx keepalive)"
 }
 
 {

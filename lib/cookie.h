@@ -31,7 +31,7 @@ struct cookie_cfg {
 	const char	*fields;
 	size_t		 fields_len;
 	size_t		 fields_count;	/* how many lines that is */
-	/* Upgrade tokens forwarded, comma-separated, lower case. */
+	/* Upgrade tokens forwarded, comma-separated, any case. */
 	const char	*upgrade;
 	int		 reject_spoof;
 	/* Fields a rewritten head may hold (HTTP1_MAX_FIELDS by default). */
@@ -69,10 +69,11 @@ struct cookie_out {
 	size_t		 cap;
 };
 
+/* cookie_rewrite() results: 0, or a failure below 0 (as http1, tls). */
 #define COOKIE_OK	0
-#define COOKIE_SPOOF	1	/* a client copy, and cfg->reject_spoof */
 #define COOKIE_FULL	(-1)	/* out of iovecs or scratch: flush, retry */
-#define COOKIE_TOO_MANY	2	/* the output would exceed cfg->max_fields */
+#define COOKIE_SPOOF	(-2)	/* a client copy, and cfg->reject_spoof */
+#define COOKIE_TOO_MANY	(-3)	/* the output would exceed cfg->max_fields */
 
 /*
  * Append to out the iovecs of req rewritten (from req->line through the

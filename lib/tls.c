@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
 #include "certenv.h"
-#include "sha256.h"
 #include "tls.h"
 
 int
@@ -215,35 +215,26 @@ key_matches(gnutls_certificate_credentials_t cred, int i)
 	return ok;
 }
 
-/* tls_ctx_load(); strict: GnuTLS's own key test for every pair. */
+/*
+ * The certificate and key pairs of cfg into ctx->cred.  Several pairs
+ * in one credentials structure: GnuTLS picks the one whose names match
+ * the client's SNI, else the first.  Returns 0, -1 with ctx->err set,
+ * or 1 when the pairs must be loaded again with strict set.
+ *
+ * GnuTLS proves that a key fits its certificate with a test signature,
+ * a sign and a verify: most of the cost of loading, paid at every
+ * start under inetd.  For a key in a file, comparing key IDs shows the
+ * same; a pkcs11: key, whose parameters may be out of reach, gets
+ * GnuTLS's test, and so does every key once the IDs of one pair
+ * disagree (an RSA key under an RSA-PSS certificate), so that the
+ * verdict stays GnuTLS's.
+ */
 static int
-ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
+load_pairs(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
 {
-	static unsigned long loads;	/* names each load for the cache */
-	const char *pos = NULL;
 	size_t i;
 	int quick, r;
 
-	memset(ctx, 0, sizeof *ctx);
-	ctx->gen = ++loads;
-	ctx->verify = cfg->verify;
-	ctx->handshake_ms = cfg->handshake_ms;
-	if (gnutls_certificate_allocate_credentials(&ctx->cred) < 0) {
-		snprintf(ctx->err, sizeof ctx->err, "out of memory");
-		errno = ENOMEM;
-		return -1;
-	}
-	/*
-	 * Several pairs in one credentials structure: GnuTLS picks the
-	 * one whose names match the client's SNI, else the first.
-	 * GnuTLS proves that a key fits its certificate with a test
-	 * signature, a sign and a verify: two thirds of the cost of
-	 * loading, paid at every start under inetd.  For a key in a file,
-	 * comparing key IDs shows the same; a pkcs11: key, whose
-	 * parameters may be out of reach, gets GnuTLS's test, and so does
-	 * every key once the IDs of one pair disagree (an RSA key under
-	 * an RSA-PSS certificate), so that the verdict stays GnuTLS's.
-	 */
 	for (i = 0; i < cfg->npairs; i++) {
 		quick = !strict && strncmp(cfg->key[i], "pkcs11:", 7) != 0;
 		gnutls_certificate_set_flags(ctx->cred, quick ?
@@ -254,14 +245,21 @@ ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
 			snprintf(ctx->err, sizeof ctx->err,
 			    "certificate %s with key %s: %s", cfg->cert[i],
 			    cfg->key[i], gnutls_strerror(r));
-			goto fail;
+			return -1;
 		}
-		if (quick && !key_matches(ctx->cred, (int)i)) {
-			tls_ctx_free(ctx);
-			return ctx_load(ctx, cfg, 1);
-		}
+		if (quick && !key_matches(ctx->cred, (int)i))
+			return 1;
 	}
 	gnutls_certificate_set_flags(ctx->cred, 0);
+	return 0;
+}
+
+/* The CA and CRL of cfg, and our verify callback, into ctx->cred. */
+static int
+load_trust(struct tls_ctx *ctx, const struct tls_config *cfg)
+{
+	int r;
+
 	if (cfg->ca != NULL) {
 		r = gnutls_certificate_set_x509_trust_file(ctx->cred, cfg->ca,
 		    GNUTLS_X509_FMT_PEM);
@@ -269,7 +267,7 @@ ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
 			snprintf(ctx->err, sizeof ctx->err, "CA file %s: %s",
 			    cfg->ca, r < 0 ? gnutls_strerror(r) :
 			    "no certificate in it");
-			goto fail;
+			return -1;
 		}
 	}
 	if (cfg->crl != NULL) {
@@ -279,32 +277,65 @@ ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
 			snprintf(ctx->err, sizeof ctx->err, "CRL file %s: %s",
 			    cfg->crl, r < 0 ? gnutls_strerror(r) :
 			    "no CRL in it");
-			goto fail;
+			return -1;
 		}
 	}
 	gnutls_certificate_set_verify_function(ctx->cred, verify_cb);
+	return 0;
+}
+
+/* Priorities, ticket key and ALPN list of cfg into ctx. */
+static int
+load_session(struct tls_ctx *ctx, const struct tls_config *cfg)
+{
+	const char *pos = NULL;
+	int r;
+
 	if ((r = gnutls_priority_init(&ctx->prio, cfg->priority, &pos)) < 0) {
 		snprintf(ctx->err, sizeof ctx->err,
 		    "bad priority string at \"%s\": %s", pos ? pos : "",
 		    gnutls_strerror(r));
 		ctx->prio = NULL;
-		goto fail;
+		return -1;
 	}
 	if (cfg->ticket_key != NULL) {
 		if (ticket_key_read(ctx, cfg->ticket_key) == -1)
-			goto fail;
+			return -1;
 	} else if (gnutls_session_ticket_key_generate(&ctx->ticket) < 0) {
 		snprintf(ctx->err, sizeof ctx->err,
 		    "cannot make a ticket key");
-		goto fail;
+		return -1;
 	}
-	if (alpn_parse(ctx, cfg->alpn) == -1)
-		goto fail;
+	return alpn_parse(ctx, cfg->alpn);
+}
+
+/* tls_ctx_load(); strict: GnuTLS's own key test for every pair. */
+static int
+ctx_load(struct tls_ctx *ctx, const struct tls_config *cfg, int strict)
+{
+	static unsigned long loads;	/* names each load for the cache */
+	int r;
+
+	memset(ctx, 0, sizeof *ctx);
+	ctx->gen = ++loads;
+	ctx->verify = cfg->verify;
+	ctx->handshake_ms = cfg->handshake_ms;
+	if (gnutls_certificate_allocate_credentials(&ctx->cred) < 0) {
+		snprintf(ctx->err, sizeof ctx->err, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((r = load_pairs(ctx, cfg, strict)) == 1) {
+		tls_ctx_free(ctx);
+		return ctx_load(ctx, cfg, 1);
+	}
+	if (r == -1 || load_trust(ctx, cfg) == -1 ||
+	    load_session(ctx, cfg) == -1) {
+		tls_ctx_free(ctx);
+		errno = EINVAL;
+		return -1;
+	}
 	return 0;
-fail:
-	tls_ctx_free(ctx);
-	errno = EINVAL;
-	return -1;
 }
 
 int
@@ -419,6 +450,7 @@ verify_reason(unsigned st)
 #define VCACHE_LIFE	60	/* seconds */
 #define VCACHE_DEPTH	16	/* longer chains are not cached */
 #define VCACHE_PURPOSE	GNUTLS_KP_TLS_WWW_CLIENT
+#define SHA256_LEN	32
 
 struct vcache_entry {
 	unsigned char	 key[SHA256_LEN];
@@ -439,7 +471,10 @@ static struct {
 	int	 unknown;	/* a certificate time that could not be read */
 } vbound;
 
-/* The cache key of a chain, or -1 for a chain too long to cache. */
+/*
+ * The cache key of a chain, or -1 for a chain too long to cache (or
+ * a hash that failed).
+ */
 static int
 vcache_key(const gnutls_datum_t *certs, unsigned n,
     unsigned char key[SHA256_LEN])
@@ -461,10 +496,14 @@ vcache_key(const gnutls_datum_t *certs, unsigned n,
 		*p++ = (unsigned char)(certs[i].size >> 16);
 		*p++ = (unsigned char)(certs[i].size >> 8);
 		*p++ = (unsigned char)certs[i].size;
-		sha256(certs[i].data, certs[i].size, p);
+		if (gnutls_hash_fast(GNUTLS_DIG_SHA256, certs[i].data,
+		    certs[i].size, p) < 0)
+			return -1;
 		p += SHA256_LEN;
 	}
-	sha256(buf, (size_t)(p - buf), key);
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, (size_t)(p - buf),
+	    key) < 0)
+		return -1;
 	return 0;
 }
 
@@ -652,18 +691,13 @@ verify_cb(gnutls_session_t s)
 	return verify_peer(c) == 0 ? 0 : -1;
 }
 
-int
-tls_accept(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
+/* A server session on fd for c, set up from ctx. */
+static int
+session_new(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
 {
 	unsigned req;
-	size_t len;
-	unsigned type;
 	int r;
 
-	memset(c, 0, sizeof *c);
-	c->fd = fd;
-	c->ctx = ctx;
-	snprintf(c->verify, sizeof c->verify, "NONE");
 	if ((r = gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL)) < 0) {
 		c->s = NULL;
 		c->gerr = r;
@@ -704,6 +738,18 @@ tls_accept(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
 	gnutls_transport_set_int(c->s, fd);
 	gnutls_transport_set_pull_timeout_function(c->s, pull_timeout);
 	gnutls_handshake_set_timeout(c->s, ctx->handshake_ms);
+	return TLS_OK;
+}
+
+/*
+ * The handshake, within ctx->handshake_ms in all (see hs_deadline).
+ * Returns what gnutls_handshake() last did, GNUTLS_E_TIMEDOUT for a
+ * handshake still going at the deadline.
+ */
+static int
+handshake_run(struct tls_conn *c, const struct tls_ctx *ctx)
+{
+	int r;
 
 	hs_deadline = tls_now_ms() + ctx->handshake_ms;
 	do {
@@ -713,25 +759,54 @@ tls_accept(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
 	hs_deadline = 0;
 	if (r < 0 && gnutls_error_is_fatal(r) == 0)
 		r = GNUTLS_E_TIMEDOUT;
-	len = sizeof c->sni - 1;
+	return r;
+}
+
+/* The DNS name the client asked for, if any, into c->sni. */
+static void
+sni_get(struct tls_conn *c)
+{
+	size_t len = sizeof c->sni - 1;
+	unsigned type;
+
 	if (gnutls_server_name_get(c->s, c->sni, &len, &type, 0) == 0 &&
 	    type == GNUTLS_NAME_DNS)
 		c->sni[len] = '\0';
 	else
 		c->sni[0] = '\0';
-	if (r < 0) {
-		c->gerr = r;
-		if (r != GNUTLS_E_TIMEDOUT &&
-		    r != GNUTLS_E_PREMATURE_TERMINATION &&
-		    r != GNUTLS_E_PUSH_ERROR && r != GNUTLS_E_PULL_ERROR)
-			gnutls_alert_send_appropriate(c->s, r);
-		if (c->rejected || r == GNUTLS_E_NO_CERTIFICATE_FOUND ||
-		    r == GNUTLS_E_CERTIFICATE_REQUIRED) {
-			c->rejected = 1;
-			return TLS_ERR_CERT;
-		}
-		return TLS_ERR_HANDSHAKE;
+}
+
+/* The handshake failed with r: tell the client, when it can hear. */
+static int
+handshake_failed(struct tls_conn *c, int r)
+{
+	c->gerr = r;
+	if (r != GNUTLS_E_TIMEDOUT && r != GNUTLS_E_PREMATURE_TERMINATION &&
+	    r != GNUTLS_E_PUSH_ERROR && r != GNUTLS_E_PULL_ERROR)
+		gnutls_alert_send_appropriate(c->s, r);
+	if (c->rejected || r == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+	    r == GNUTLS_E_CERTIFICATE_REQUIRED) {
+		c->rejected = 1;
+		return TLS_ERR_CERT;
 	}
+	return TLS_ERR_HANDSHAKE;
+}
+
+int
+tls_accept(struct tls_conn *c, const struct tls_ctx *ctx, int fd)
+{
+	int r;
+
+	memset(c, 0, sizeof *c);
+	c->fd = fd;
+	c->ctx = ctx;
+	snprintf(c->verify, sizeof c->verify, "NONE");
+	if ((r = session_new(c, ctx, fd)) != TLS_OK)
+		return r;
+	r = handshake_run(c, ctx);
+	sni_get(c);
+	if (r < 0)
+		return handshake_failed(c, r);
 	/*
 	 * A resumed session skips the verify callback; GnuTLS keeps the
 	 * client's certificates in the ticket, so check them again now.
