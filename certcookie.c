@@ -609,6 +609,14 @@ main(int argc, char *argv[])
 	ck.reject_spoof = cfg.reject_spoof;
 	ck.max_fields = cfg.max_fields;
 	cfg.v.client_fd = 0;
+	/* A client must not choose its own address. */
+	if (cfg.v.forwarded)
+		ck.strip[ck.nstrip++] = "Forwarded";
+	if (cfg.v.x_forwarded) {
+		ck.strip[ck.nstrip++] = "X-Forwarded-For";
+		ck.strip[ck.nstrip++] = "X-Forwarded-Proto";
+		ck.strip[ck.nstrip++] = "X-Forwarded-Port";
+	}
 
 	/* All memory the connection needs, allocated once. */
 	memset(&ecfg, 0, sizeof ecfg);

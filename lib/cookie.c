@@ -425,10 +425,42 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 	return 0;
 }
 
+/*
+ * Whether f is named name, ignoring case, and with "_" and "-" alike:
+ * CGI, WSGI and PHP map both to the same variable (HTTP_X_FORWARDED_FOR),
+ * and some servers keep the last, or join them.
+ */
 static int
 field_named(const struct http1_field *f, const char *name)
 {
-	return name && name[0] && http1_eq(f->name, f->name_len, name);
+	size_t i;
+	int a, b;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) != f->name_len)
+		return 0;
+	for (i = 0; i < f->name_len; i++) {
+		a = (unsigned char)f->name[i];
+		b = (unsigned char)name[i];
+		a = a == '_' ? '-' : a >= 'A' && a <= 'Z' ? a + 32 : a;
+		b = b == '_' ? '-' : b >= 'A' && b <= 'Z' ? b + 32 : b;
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
+
+/* A field of ours that a client must not send: --header, --forwarded... */
+static int
+field_ours(const struct cookie_cfg *cfg, const struct http1_field *f)
+{
+	size_t i;
+
+	if (field_named(f, cfg->header) || field_named(f, cfg->header_chain))
+		return 1;
+	for (i = 0; i < cfg->nstrip; i++)
+		if (field_named(f, cfg->strip[i]))
+			return 1;
+	return 0;
 }
 
 int
@@ -437,7 +469,7 @@ cookie_field_forbidden(const struct cookie_cfg *cfg,
 {
 	return f->kind == HTTP1_F_COOKIE || f->kind == HTTP1_F_CLIENT_CERT ||
 	    f->kind == HTTP1_F_CLIENT_CERT_CHAIN ||
-	    field_named(f, cfg->header) || field_named(f, cfg->header_chain);
+	    field_ours(cfg, f);
 }
 
 static int
@@ -653,8 +685,7 @@ cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
 			drop = 1;
 			break;
 		default:
-			if (field_named(f, cfg->header) ||
-			    field_named(f, cfg->header_chain))
+			if (field_ours(cfg, f))
 				drop = spoof = 1;
 			break;
 		}

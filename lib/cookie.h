@@ -13,6 +13,7 @@
 #include "http1.h"
 
 #define COOKIE_MAX_NAMES	16
+#define COOKIE_MAX_STRIP	4
 
 struct cookie_cfg {
 	/* Names stripped from Cookie fields: NAME and NAME_* (normalized). */
@@ -24,6 +25,9 @@ struct cookie_cfg {
 	/* Field names always stripped besides Client-Cert(-Chain). */
 	const char	*header;	/* --header NAME, or NULL */
 	char		 header_chain[80];	/* NAME-Chain */
+	/* Others: --forwarded, --x-forwarded ("_" and "-" alike). */
+	const char	*strip[COOKIE_MAX_STRIP];
+	size_t		 nstrip;
 	/* Appended to the merged Cookie field: "CERT=...; CERT_X=..." */
 	const char	*add;
 	size_t		 add_len;

@@ -89,10 +89,10 @@ check() {
 	check
 }
 
-@test "--x-forwarded: Django with SECURE_PROXY_SSL_HEADER sees the client's address and https, and no forged one" {
+@test "--x-forwarded --forwarded: Django with SECURE_PROXY_SSL_HEADER sees the client's address and https, and no forged one" {
 	$PY -c 'import django' || { echo "python3-django missing: run tests/deps.sh"; return 1; }
 	app django $PY "$APPS/django_app.py"
-	front --x-forwarded
+	front --x-forwarded --forwarded
 	check
 }
 
