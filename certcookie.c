@@ -268,13 +268,6 @@ parse_opt(int key, char *arg, struct argp_state *state)
 	case O_VERBOSE:
 		c->verbose++;
 		break;
-	case ARGP_KEY_END:
-		if (c->v.no_cookie && c->v.header == NULL)
-			argp_error(state, "--no-cookie needs --header");
-		if (c->send_proxy && c->connect == NULL)
-			argp_error(state, "--send-proxy and --send-proxy-v2 "
-			    "need --connect");
-		break;
 	default:
 		return parse_number(key, arg, state);
 	}
@@ -590,8 +583,14 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	if (idx < argc)
 		cfg.cmd = argv + idx;
+	/* Here, not at ARGP_KEY_END, which "-- COMMAND" skips. */
 	if (cfg.cmd && cfg.connect)
 		fatalx(EX_USAGE, "--connect and COMMAND exclude each other");
+	if (cfg.v.no_cookie && cfg.v.header == NULL)
+		fatalx(EX_USAGE, "--no-cookie needs --header");
+	if (cfg.send_proxy && cfg.connect == NULL)
+		fatalx(EX_USAGE, "--send-proxy and --send-proxy-v2 need "
+		    "--connect");
 	if (cfg.connect && strncmp(cfg.connect, "unix:", 5) != 0 &&
 	    (net_hostport(cfg.connect, host, sizeof host, &port) == -1 ||
 	    *port == '\0'))

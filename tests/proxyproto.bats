@@ -155,3 +155,55 @@ activate() {
 	[ "$(grep -c 'no PROXY header: refused' "$LOG")" -eq 3 ]
 	run ! grep -q 'handshake failed' "$LOG"
 }
+
+# pp_backend: tests/pp_backend.py on a free port; PP_PORT.
+pp_backend() {
+	local pf=$BATS_TEST_TMPDIR/pp.port i
+	$PY "$TOP/tests/pp_backend.py" "$pf" </dev/null 3>&- &
+	PIDS+=($!)
+	for i in $(seq 400); do [ -s "$pf" ] && break; sleep 0.05; done
+	PP_PORT=$(cat "$pf")
+	[ -n "$PP_PORT" ]
+}
+
+@test "certcookie --send-proxy and --send-proxy-v2: the client's addresses, and in v2 the TLS version, cipher, CN and verify result" {
+	pp_backend
+	local req=$BATS_TEST_TMPDIR/req
+	printf 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >"$req"
+	# Behind tlsfront: alice from a PROXY v1 header's address.
+	listen "${SRV[@]}" --proxy-protocol -- "$CERTCOOKIE" --send-proxy-v2 \
+	    --connect "127.0.0.1:$PP_PORT"
+	run timeout 20 $PY "$TOP/tests/pp_client.py" "$PORT" \
+	    'v1:TCP4 203.0.113.7 192.0.2.1 5555 443' --cert client.pem client.key
+	echo "$output"
+	[ "$(jq -r .version <<<"$output")" = 2 ]
+	[ "$(jq -r .command <<<"$output")" = PROXY ]
+	[ "$(jq -r .src <<<"$output")" = 203.0.113.7:5555 ]
+	[ "$(jq -r .dst <<<"$output")" = 192.0.2.1:443 ]
+	[ "$(jq -r .ssl.client <<<"$output")" = 7 ]	# SSL, CERT_CONN, CERT_SESS
+	[ "$(jq -r .ssl.verify <<<"$output")" = 0 ]
+	[ "$(jq -r .ssl.cn <<<"$output")" = alice ]
+	[ "$(jq -r .ssl.version <<<"$output")" = TLSv1.3 ]
+	[[ "$(jq -r .ssl.cipher <<<"$output")" == TLS_* ]]
+	[ "$(jq -r .request <<<"$output")" = "GET / HTTP/1.0" ]
+	# Without a client certificate: SSL only, verify not 0.
+	run timeout 20 $PY "$TOP/tests/pp_client.py" "$PORT" \
+	    'v1:TCP6 2001:db8::7 2001:db8::1 6000 8443'
+	echo "$output"
+	[ "$(jq -r .src <<<"$output")" = "[2001:db8::7]:6000" ]
+	[ "$(jq -r .ssl.client <<<"$output")" = 1 ]
+	[ "$(jq -r .ssl.verify <<<"$output")" != 0 ]
+	[ "$(jq -r .ssl.cn <<<"$output")" = null ]
+	# v1, from the environment alone.
+	run --separate-stderr env REMOTE_ADDR=198.51.100.9 REMOTE_PORT=4242 \
+	    SERVER_ADDR=192.0.2.2 SERVER_PORT=443 timeout 20 "$CERTCOOKIE" \
+	    --send-proxy --connect "127.0.0.1:$PP_PORT" <"$req"
+	echo "$output"
+	[[ "$output" == *'"version": 1, "command": "TCP4", "src": "198.51.100.9:4242", "dst": "192.0.2.2:443"'* ]]
+	# No address known: UNKNOWN.
+	run --separate-stderr timeout 20 "$CERTCOOKIE" --send-proxy \
+	    --connect "127.0.0.1:$PP_PORT" <"$req"
+	[[ "$output" == *'"version": 1, "command": "UNKNOWN"'* ]]
+	run -64 "$CERTCOOKIE" --send-proxy -- true
+	[[ "$output" == *"need --connect"* ]]
+}
