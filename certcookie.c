@@ -492,11 +492,11 @@ run_proxy(struct engine *e, int bfd)
 static int
 spawn(char **argv, int *status)
 {
+	const char *what;
 	int fd;
 
-	*status = 0;
-	if ((fd = spawn_socket(argv, environ, status)) == -1)
-		fatal(EX_OSERR, "unable to run %s", argv[0]);
+	if ((fd = spawn_socket(argv, environ, status, &what)) == -1)
+		fatal(EX_OSERR, "%s", what);
 	if (*status != 0)
 		log_warn("unable to run %s", argv[0]);
 	return fd;

@@ -60,14 +60,17 @@ socket_fds(void *arg)
 }
 
 int
-spawn_socket(char *const argv[], char *const envp[], int *status)
+spawn_socket(char *const argv[], char *const envp[], int *status,
+    const char **what)
 {
 	int sv[2], e;
 	pid_t pid;
 
 	*status = 0;
+	*what = "socketpair";
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
+	*what = "vfork";
 	pid = spawn_run(argv, envp, socket_fds, &sv[1]);
 	e = errno;
 	close(sv[1]);
