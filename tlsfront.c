@@ -1028,55 +1028,16 @@ run_resident(struct tls_conn *c, const struct config *cfg, const char *peer,
 static int
 recv_fd(int ctl)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { &b, 1 };
-	struct msghdr m;
-	struct cmsghdr *cm;
+	char b;
 	int fd;
-	ssize_t n;
 
-	memset(&m, 0, sizeof m);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cbuf;
-	m.msg_controllen = sizeof cbuf;
-	while ((n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0)
-		return -1;
-	cm = CMSG_FIRSTHDR(&m);
-	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
-	    cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-	return fd;
+	return fd_recv(ctl, &b, 1, &fd) == 1 ? fd : -1;
 }
 
 static int
 send_fd(int ctl, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], b = 'c';
-	struct iovec iov = { &b, 1 };
-	struct msghdr m;
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	memset(&m, 0, sizeof m);
-	memset(cbuf, 0, sizeof cbuf);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cbuf;
-	m.msg_controllen = sizeof cbuf;
-	cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	while ((n = sendmsg(ctl, &m, MSG_NOSIGNAL)) == -1 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
+	return fd_send(ctl, fd, "c", 1);
 }
 
 /*

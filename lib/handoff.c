@@ -49,14 +49,36 @@ grow(struct handoff_msg *m, size_t need)
 }
 
 int
-handoff_send(int sock, int conn, char *const envp[], struct handoff_msg *m)
+fd_send(int sock, int fd, const void *data, size_t len)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct cmsghdr *cm;
 	struct msghdr mh;
 	struct iovec iov;
-	size_t len = 0, n;
 	ssize_t w;
+
+	iov.iov_base = (void *)data;
+	iov.iov_len = len;
+	memset(&mh, 0, sizeof mh);
+	memset(cbuf, 0, sizeof cbuf);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof cbuf;
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	while ((w = sendmsg(sock, &mh, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+int
+handoff_send(int sock, int conn, char *const envp[], struct handoff_msg *m)
+{
+	size_t len = 0, n;
 
 	for (; *envp != NULL; envp++) {
 		n = strlen(*envp) + 1;
@@ -75,24 +97,7 @@ handoff_send(int sock, int conn, char *const envp[], struct handoff_msg *m)
 			return -1;
 		m->buf[len++] = '\0';
 	}
-	iov.iov_base = m->buf;
-	iov.iov_len = len;
-	memset(&mh, 0, sizeof mh);
-	memset(cbuf, 0, sizeof cbuf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &conn, sizeof conn);
-	while ((w = sendmsg(sock, &mh, MSG_NOSIGNAL)) == -1 && errno == EINTR)
-		;
-	if (w == -1)
-		return -1;
-	return 0;
+	return fd_send(sock, conn, m->buf, len);
 }
 
 /* Split m->buf[0..len) into m->env.  Returns 0, or -1 with errno. */
@@ -143,14 +148,44 @@ close_fds(struct msghdr *mh)
 	}
 }
 
-int
-handoff_recv(int sock, int *conn, struct handoff_msg *m)
+ssize_t
+fd_recv(int sock, void *buf, size_t cap, int *fd)
 {
 	/* Room for a few fds: a sender's extra ones get closed. */
 	char cbuf[CMSG_SPACE(4 * sizeof(int))];
 	struct cmsghdr *cm;
 	struct msghdr mh;
 	struct iovec iov;
+	ssize_t n;
+
+	iov.iov_base = buf;
+	iov.iov_len = cap;
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof cbuf;
+	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0)
+		return n;
+	cm = CMSG_FIRSTHDR(&mh);
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || cm == NULL ||
+	    CMSG_NXTHDR(&mh, cm) != NULL || cm->cmsg_level != SOL_SOCKET ||
+	    cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int))) {
+		close_fds(&mh);
+		errno = EBADMSG;
+		return -1;
+	}
+	memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+	return n;
+}
+
+int
+handoff_recv(int sock, int *conn, struct handoff_msg *m)
+{
 	ssize_t n;
 	int e;
 
@@ -164,28 +199,8 @@ handoff_recv(int sock, int *conn, struct handoff_msg *m)
 		n = HANDOFF_MAX;
 	if (grow(m, (size_t)n) == -1)
 		return -1;
-	iov.iov_base = m->buf;
-	iov.iov_len = m->cap;
-	memset(&mh, 0, sizeof mh);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof cbuf;
-	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0)
+	if ((n = fd_recv(sock, m->buf, m->cap, conn)) <= 0)
 		return (int)n;
-	cm = CMSG_FIRSTHDR(&mh);
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || cm == NULL ||
-	    CMSG_NXTHDR(&mh, cm) != NULL || cm->cmsg_level != SOL_SOCKET ||
-	    cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int))) {
-		close_fds(&mh);
-		errno = EBADMSG;
-		return -1;
-	}
-	memcpy(conn, CMSG_DATA(cm), sizeof *conn);
 	if (split(m, (size_t)n) == -1) {
 		e = errno;
 		close(*conn);

@@ -13,6 +13,8 @@
 #ifndef HANDOFF_H
 #define HANDOFF_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #define HANDOFF_ENV	"HANDOFF_FD"
@@ -31,6 +33,20 @@ struct handoff_msg {
 	char		**env;		/* NULL-ended, into buf */
 	size_t		 envcap;
 };
+
+/*
+ * One message of len bytes of data with fd as SCM_RIGHTS on sock.
+ * Returns 0, or -1 with errno.
+ */
+int	fd_send(int sock, int fd, const void *data, size_t len);
+
+/*
+ * One message with one fd (close-on-exec, into *fd) and at most cap bytes
+ * of data into buf.  Returns the data's length, 0 at end of file, or -1
+ * with errno (EBADMSG: not exactly one fd, or more data than cap; the
+ * fds that came are closed).
+ */
+ssize_t	fd_recv(int sock, void *buf, size_t cap, int *fd);
 
 /*
  * The fd named by HANDOFF_FD, once checked to be a SOCK_SEQPACKET
