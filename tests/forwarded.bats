@@ -116,3 +116,37 @@ check() {
 	echo "$output"
 	[[ "$output" == "6.6.6.6 "* ]]
 }
+
+@test "--forwarded --x-forwarded without REMOTE_ADDR: the address of a TCP client socket (inetd-style), proto http" {
+	start_backend
+	PIDS+=("$BACKEND_PID")
+	local port
+	port=$(free_port)
+	systemd-socket-activate -l "127.0.0.1:$port" --inetd -a \
+	    env -u REMOTE_ADDR -u REMOTE_PORT "$CERTCOOKIE" --forwarded \
+	    --x-forwarded --connect "127.0.0.1:$BACKEND_PORT" </dev/null \
+	    2>"$BATS_TEST_TMPDIR/ssa.log" 3>&- &
+	PIDS+=($!)
+	wait_listen $! "$port"
+	run timeout 20 $PY - "$port" <<-'PY'
+	import json, socket, sys
+	s = socket.socket()
+	s.bind(("127.0.0.6", 0))
+	s.connect(("127.0.0.1", int(sys.argv[1])))
+	s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: close\r\n\r\n")
+	got = b""
+	while True:
+	    d = s.recv(65536)
+	    if not d:
+	        break
+	    got += d
+	h = dict((k.lower(), v) for k, v in json.loads(got.split(b"\r\n\r\n", 1)[1])["headers"])
+	print(s.getsockname()[1])
+	print(h.get("forwarded"))
+	print(h.get("x-forwarded-for"), h.get("x-forwarded-proto"), h.get("x-forwarded-port"))
+	PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "for=\"127.0.0.6:${lines[0]}\";proto=http" ]
+	[ "${lines[2]}" = "127.0.0.6 http $port" ]
+}
