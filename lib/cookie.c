@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "cookie.h"
+#include "tchar.h"
 
 static const char *const suffixes[] = {
 	"", "_chain", "_s_dn", "_i_dn", "_serial", "_v_start", "_v_end",
@@ -28,11 +29,8 @@ lower(int c)
 static int
 is_token(const char *s)
 {
-	const char *t = "!#$%&'*+-.^_`|~";
-
 	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-		    (*s >= 'A' && *s <= 'Z') || strchr(t, *s)))
+		if (!tchar_token(*s))
 			return 0;
 	return 1;
 }

@@ -4,38 +4,7 @@
 #include <string.h>
 
 #include "http1.h"
-
-#define C_TOKEN	0x01	/* tchar */
-#define C_VALUE	0x02	/* field-vchar, SP, HTAB, obs-text */
-#define C_TARGET 0x04	/* request-target: VCHAR */
-#define C_HEX	0x08
-
-static unsigned char ctype[256];
-
-static void
-ctype_init(void)
-{
-	const char *t = "!#$%&'*+-.^_`|~";
-	int c;
-
-	if (ctype['a'])
-		return;
-	for (c = 0; c < 256; c++) {
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		    (c >= 'A' && c <= 'Z') || (c && strchr(t, c)))
-			ctype[c] |= C_TOKEN;
-		if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' ||
-		    c == '\t')
-			ctype[c] |= C_VALUE;
-		if (c >= 0x21 && c <= 0x7e)
-			ctype[c] |= C_TARGET;
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F'))
-			ctype[c] |= C_HEX;
-	}
-}
-
-#define IS(c, k)	(ctype[(unsigned char)(c)] & (k))
+#include "tchar.h"
 
 int
 http1_eq(const char *s, size_t n, const char *lit)
@@ -151,7 +120,7 @@ parse_fields(const char *buf, size_t len, size_t *off,
 		}
 		llen = lf + 1 - line;
 		e = lf - 1;	/* the CR */
-		for (i = 0; line + i < e && IS(line[i], C_TOKEN); i++)
+		for (i = 0; line + i < e && tchar_token(line[i]); i++)
 			;
 		nlen = i;
 		if (line + i == e || line[i] != ':' || nlen == 0) {
@@ -161,7 +130,7 @@ parse_fields(const char *buf, size_t len, size_t *off,
 			goto fail;
 		}
 		for (i++; line + i < e; i++)
-			if (!IS(line[i], C_VALUE)) {
+			if (!tchar_is(line[i], TCHAR_VALUE)) {
 				*why = line[i] == '\r' ? "bare CR" :
 				    line[i] == '\0' ? "NUL in a field" :
 				    "control character in a field";
@@ -229,7 +198,7 @@ parse_te(const char *s, size_t n, int *chunked_last, int *other)
 		while (i < n && (s[i] == ' ' || s[i] == '\t'))
 			i++;
 		st = i;
-		while (i < n && IS(s[i], C_TOKEN))
+		while (i < n && tchar_token(s[i]))
 			i++;
 		if (i == st)
 			return -1;	/* empty element or junk */
@@ -291,7 +260,6 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 	const char *lf, *l;
 	int r, chunked = 0, other = 0;
 
-	ctype_init();
 	req->status = 0;
 	req->why = NULL;
 	req->nfields = 0;
@@ -333,14 +301,14 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 		return bad(req, 400, "bare LF");
 	req->line = l;
 	req->line_len = lf + 1 - l;
-	for (i = 0; IS(l[i], C_TOKEN); i++)
+	for (i = 0; tchar_token(l[i]); i++)
 		;
 	if (i == 0 || l[i] != ' ')
 		return bad(req, 400, "malformed method");
 	req->method = l;
 	req->method_len = i;
 	req->target = l + ++i;
-	for (; IS(l[i], C_TARGET); i++)
+	for (; tchar_is(l[i], TCHAR_TARGET); i++)
 		;
 	req->target_len = l + i - req->target;
 	if (req->target_len == 0 || l[i] != ' ')
@@ -434,8 +402,7 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 	size_t i, ext, tok;
 	uint64_t v = 0;
 
-	ctype_init();
-	for (i = 0; i < len && IS(buf[i], C_HEX); i++) {
+	for (i = 0; i < len && tchar_is(buf[i], TCHAR_HEX); i++) {
 		unsigned char c = buf[i];
 
 		if (i == 16)
@@ -469,7 +436,7 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 			return HTTP1_BAD;
 		for (i++; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
 			continue;
-		for (tok = i; i < len && IS(buf[i], C_TOKEN); i++)
+		for (tok = i; i < len && tchar_token(buf[i]); i++)
 			continue;
 		if (i == len)
 			goto more;
@@ -491,14 +458,14 @@ http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
 			for (i++; i < len && buf[i] != '"'; i++) {
 				if (buf[i] == '\\' && ++i == len)
 					break;
-				if (!IS(buf[i], C_VALUE))
+				if (!tchar_is(buf[i], TCHAR_VALUE))
 					return HTTP1_BAD;
 			}
 			if (i == len)
 				goto more;
 			i++;
 		} else {
-			for (tok = i; i < len && IS(buf[i], C_TOKEN); i++)
+			for (tok = i; i < len && tchar_token(buf[i]); i++)
 				continue;
 			if (i == tok)
 				return HTTP1_BAD;
@@ -526,7 +493,6 @@ http1_parse_trailers(const char *buf, size_t len, size_t max,
 	size_t p = 0;
 	int r, status;
 
-	ctype_init();
 	*nfields = 0;
 	r = parse_fields(buf, len, &p, fields, max_fields, nfields, &status,
 	    why);
@@ -555,7 +521,6 @@ http1_parse_response(const char *buf, size_t len, size_t max, int head,
 	int chunked = 0, other = 0, ncl = 0, badcl = 0, te = 0;
 	uint64_t cl = 0, v = 0;
 
-	ctype_init();
 	if (len > max)
 		len = max;
 	/* status-line = HTTP-version SP 3DIGIT SP [ reason ] */

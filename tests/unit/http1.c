@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "http1.h"
+#include "tchar.h"
 #include "unit.h"
 
 #define S(lit)	lit, sizeof(lit) - 1
@@ -1000,6 +1001,34 @@ eq_test(void)
 	CHECK(!http1_eq("[", 1, "{"), "eq: [ and {");
 }
 
+/* The compiled table against the grammar, byte by byte (RFC 9110). */
+static void
+tchar_test(void)
+{
+	unsigned want;
+	int c;
+
+	for (c = 0; c < 256; c++) {
+		want = 0;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') ||
+		    (c && strchr("!#$%&'*+-.^_`|~", c)))
+			want |= TCHAR_TOKEN;
+		if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' ||
+		    c == '\t')
+			want |= TCHAR_VALUE;
+		if (c >= 0x21 && c <= 0x7e)
+			want |= TCHAR_TARGET;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F'))
+			want |= TCHAR_HEX;
+		CHECK(tchar_class[c] == want, "tchar: byte 0x%02x is 0x%02x, "
+		    "want 0x%02x", c, tchar_class[c], want);
+		CHECK(!tchar_token(c) == !(want & TCHAR_TOKEN),
+		    "tchar: tchar_token(0x%02x)", c);
+	}
+}
+
 int
 main(void)
 {
@@ -1014,5 +1043,6 @@ main(void)
 	for (i = 0; i < sizeof(pcases) / sizeof(pcases[0]); i++)
 		resp_case(&pcases[i]);
 	eq_test();
+	tchar_test();
 	return unit_done("http1");
 }
