@@ -362,9 +362,6 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 				return bad(req, 400,
 				    "malformed Transfer-Encoding");
 			break;
-		case HTTP1_F_UPGRADE:
-			req->flags |= HTTP1_UPGRADE;
-			break;
 		default:
 			break;
 		}
@@ -535,7 +532,6 @@ http1_parse_response(const char *buf, size_t len, size_t max, int head,
 	    buf[11] > '9' || (buf[12] != ' ' && buf[12] != '\r' &&
 	    buf[12] != '\n'))
 		return HTTP1_BAD;
-	resp->minor = buf[7] - '0';
 	resp->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 +
 	    (buf[11] - '0');
 	lf = memchr(buf, '\n', len);
