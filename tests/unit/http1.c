@@ -901,7 +901,8 @@ static const struct pcase pcases[] = {
 	    3, 200, HTTP1_BODY_CLOSE, 0 },
 	{ "malformed length", S("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
 	    0, 0, OK, 0, 200, HTTP1_BODY_CLOSE, 0 },
-	{ "1.0 without length", S("HTTP/1.0 200 OK\r\n\r\n"), 0, 0, OK, 0, 200, HTTP1_BODY_CLOSE, 0 },
+	{ "1.0 without length", S("HTTP/1.0 200 OK\r\n\r\n"), 0, 0, OK, 0, 200,
+	    HTTP1_BODY_CLOSE, 0 },
 	{ "100 Continue", S("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"),
 	    0, 0, OK, 17, 100, HTTP1_BODY_NONE, 0 },
 	{ "103 with a length", S("HTTP/1.1 103 Early Hints\r\n"
