@@ -415,6 +415,7 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 	}
 	cfg->nnames = i;
 	cfg->header = header;
+	cfg->nstrip = 0;
 	cfg->header_chain[0] = '\0';
 	if (header)
 		snprintf(cfg->header_chain, sizeof cfg->header_chain,

@@ -44,7 +44,8 @@ struct cookie_cfg {
 
 /*
  * Fill cfg's name lists for cookie name NAME (1-40 bytes of token) and
- * header (NULL for none); max_fields gets HTTP1_MAX_FIELDS.  Returns 0,
+ * header (NULL for none), with no other field names to strip;
+ * max_fields gets HTTP1_MAX_FIELDS.  Returns 0,
  * or -1 with errno EINVAL.
  */
 int	cookie_cfg_init(struct cookie_cfg *cfg, const char *name,
