@@ -409,7 +409,7 @@ sd_fds(void)
  * its first bytes have arrived, or defer seconds after it was made
  * (TCP_DEFER_ACCEPT): a client that connects and sends nothing holds no
  * worker meanwhile, and the accept loop closes it when the kernel hands
- * it over silent (accept_loop()).
+ * it over silent (loop_accept()).
  */
 static int
 listen_on(const char *spec, int defer)
