@@ -20,6 +20,19 @@ TLSFRONT_LIBS != if [ -n "$(GNUTLS_STATIC)" ]; then \
 	    echo -Wl,-Bstatic -lgnutls -lhogweed -lnettle -lgmp -ltasn1 \
 	    -lidn2 -Wl,-Bdynamic -l:libunistring.so.2 -lp11-kit; \
 	else echo '$(GNUTLS_LIBS)'; fi
+# certcookie is exec'd once per connection under inetd and systemd
+# Accept=yes, so its start-up is paid per connection: linked statically
+# it starts without the dynamic loader finding, mapping and relocating
+# libc (bench/exec.sh measures it).  -static-pie keeps its address
+# randomised.  CERTCOOKIE_STATIC= links it dynamically.  What static
+# glibc still loads at run time must come from the glibc it was linked
+# with (the link warns about it): NSS modules for host names other than
+# the built-in files and dns, and GnuTLS for --fields; rebuild
+# certcookie after a glibc update.  Never with -fsanitize: the
+# sanitizers' runtimes are shared libraries.
+CERTCOOKIE_STATIC ?= -static-pie
+CERTCOOKIE_LDFLAGS != case "$(CFLAGS) $(LDFLAGS)" in *-fsanitize*) ;; \
+	*) echo "$(CERTCOOKIE_STATIC)" ;; esac
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wpointer-arith -Wwrite-strings -Wvla \
 	  -Wformat=2 -fno-common
@@ -52,7 +65,8 @@ lib/libcc.a: $(LIBOBJ)
 	ar rcs $@ $(LIBOBJ)
 
 certcookie: certcookie.o lib/libcc.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ certcookie.o lib/libcc.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(CERTCOOKIE_LDFLAGS) -o $@ \
+	    certcookie.o lib/libcc.a
 
 tlsfront: tlsfront.o lib/libcc.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tlsfront.o lib/libcc.a \

@@ -6,74 +6,60 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <argp.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cert.h"
 #include "cookie.h"
-#include "encode.h"
 #include "engine.h"
 #include "exits.h"
+#include "handoff.h"
 #include "http1.h"
 #include "log.h"
 #include "net.h"
 #include "num.h"
+#include "peer.h"
+#include "proxyproto.h"
 #include "spawn.h"
+#include "values.h"
 
 #ifndef VERSION
 #define VERSION "0.1"
 #endif
 
 struct config {
-	const char	*name;
-	enum cert_encoding enc;
-	const char	*cert_env;
-	const char	*cert_file;
-	int		 chain;
-	int		 fields;
-	const char	*header;
-	int		 no_cookie;
+	struct values_cfg v;	/* the certificate and what is sent */
 	int		 reject_spoof;
 	size_t		 max_head;
 	size_t		 max_fields;
-	size_t		 max_value;
-	int		 allow_unverified;
 	const char	*upgrade;
 	int		 allow_connect;
 	const char	*connect;
-	unsigned	 head_timeout;	/* seconds */
-	unsigned	 body_timeout;
-	unsigned	 connect_timeout;
-	unsigned	 response_timeout;
+	int		 send_proxy;	/* 0, or the PROXY version */
+	size_t		 head_timeout;	/* seconds */
+	size_t		 body_timeout;
+	size_t		 connect_timeout;
+	size_t		 response_timeout;
 	int		 verbose;
 	char		**cmd;
 };
 
 static struct config cfg = {
-	.name = "CERT",
-	.enc = CERT_ENC_BASE64URL,
-	.cert_env = "SSL_CLIENT_CERT",
+	.v.name = "CERT",
+	.v.enc = CERT_ENC_BASE64URL,
+	.v.cert_env = "SSL_CLIENT_CERT",
+	.v.max_value = 6144,
 	.max_head = 65536,
 	.max_fields = HTTP1_MAX_FIELDS,
-	.max_value = 6144,
 	.upgrade = "websocket",
 	.head_timeout = 60,
 	.body_timeout = 60,
@@ -84,31 +70,6 @@ static struct config cfg = {
 
 static struct cookie_cfg ck;
 
-/* Growable string, used only while setting up. */
-struct str {
-	char	*s;
-	size_t	 len, cap;
-};
-
-static void
-str_add(struct str *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		if ((b->s = realloc(b->s, b->cap)) == NULL)
-			fatal(EX_OSERR, "realloc");
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-str_cat(struct str *b, const char *s)
-{
-	str_add(b, s, strlen(s));
-}
-
 /* Options. */
 enum {
 	O_NAME = 'n', O_ENCODING = 'e', O_VERBOSE = 'v', O_CERT_FILE = 'f',
@@ -117,7 +78,7 @@ enum {
 	O_MAX_HEADER, O_MAX_VALUE, O_ALLOW_UNVERIFIED, O_NO_ALLOW_UNVERIFIED,
 	O_UPGRADE, O_ALLOW_CONNECT, O_NO_ALLOW_CONNECT, O_QUIET,
 	O_HEAD_TIMEOUT, O_BODY_TIMEOUT, O_CONNECT_TIMEOUT, O_RESPONSE_TIMEOUT,
-	O_MAX_FIELDS,
+	O_MAX_FIELDS, O_FORWARDED, O_X_FORWARDED, O_SEND_PROXY, O_SEND_PROXY_V2,
 };
 
 static const struct argp_option options[] = {
@@ -150,6 +111,12 @@ static const struct argp_option options[] = {
 	    "FIELD-Chain with --chain", 2 },
 	{ "no-cookie", O_NO_COOKIE, NULL, 0,
 	    "Send no cookie, only the --header field", 2 },
+	{ "forwarded", O_FORWARDED, NULL, 0,
+	    "Also send the client's address as Forwarded: for=...;proto=... "
+	    "(RFC 7239)", 2 },
+	{ "x-forwarded", O_X_FORWARDED, NULL, 0,
+	    "Also send X-Forwarded-For, X-Forwarded-Proto and "
+	    "X-Forwarded-Port", 2 },
 	{ "max-value-bytes", O_MAX_VALUE, "N", 0,
 	    "Send a NAME_SHA256 fingerprint instead of a larger value "
 	    "(default 6144)", 2 },
@@ -182,6 +149,11 @@ static const struct argp_option options[] = {
 	    "Connect to HOST:PORT or unix:PATH instead of running COMMAND", 4 },
 	{ "connect-timeout", O_CONNECT_TIMEOUT, "SECS", 0,
 	    "Answer 504 when --connect takes longer (default 10)", 4 },
+	{ "send-proxy", O_SEND_PROXY, NULL, 0,
+	    "Open the backend connection with a PROXY protocol v1 header", 4 },
+	{ "send-proxy-v2", O_SEND_PROXY_V2, NULL, 0,
+	    "... v2, with the TLS version, cipher, client CN and verify "
+	    "result", 4 },
 	{ "response-timeout", O_RESPONSE_TIMEOUT, "SECS", 0,
 	    "Answer 504 when the backend sends nothing of a response for "
 	    "SECS (default 60)", 4 },
@@ -192,128 +164,109 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, NULL, 0 },
 };
 
-static size_t
-parse_size(struct argp_state *state, const char *opt, const char *arg,
-    size_t min, size_t max)
-{
-	unsigned long long v;
+/* The options that take a number: the range, and the size_t it sets. */
+static const struct number {
+	int		 key;
+	const char	*opt;
+	size_t		 min, max;
+	size_t		 off;	/* in struct config */
+} numbers[] = {
+	{ O_MAX_HEADER, "--max-header-bytes", 256, 16 << 20,
+	    offsetof(struct config, max_head) },
+	{ O_MAX_FIELDS, "--max-fields", 1, HTTP1_MAX_FIELDS_LIMIT,
+	    offsetof(struct config, max_fields) },
+	{ O_MAX_VALUE, "--max-value-bytes", 0, 1 << 20,
+	    offsetof(struct config, v.max_value) },
+	{ O_HEAD_TIMEOUT, "--head-timeout", 1, 86400,
+	    offsetof(struct config, head_timeout) },
+	{ O_BODY_TIMEOUT, "--body-timeout", 1, 86400,
+	    offsetof(struct config, body_timeout) },
+	{ O_CONNECT_TIMEOUT, "--connect-timeout", 1, 86400,
+	    offsetof(struct config, connect_timeout) },
+	{ O_RESPONSE_TIMEOUT, "--response-timeout", 1, 86400,
+	    offsetof(struct config, response_timeout) },
+};
 
-	if (num_parse(arg, min, max, &v) == -1)
-		argp_error(state, "%s: %s: must be a number from %zu to %zu",
-		    opt, arg, min, max);
-	return (size_t)v;
-}
-
-/* The options that take a number. */
 static error_t
 parse_number(int key, char *arg, struct argp_state *state)
 {
-	struct config *c = state->input;
+	const struct number *n;
+	unsigned long long v;
 
-	switch (key) {
-	case O_MAX_HEADER:
-		c->max_head = parse_size(state, "--max-header-bytes", arg, 256,
-		    16 << 20);
-		break;
-	case O_MAX_FIELDS:
-		c->max_fields = parse_size(state, "--max-fields", arg, 1,
-		    HTTP1_MAX_FIELDS_LIMIT);
-		break;
-	case O_MAX_VALUE:
-		c->max_value = parse_size(state, "--max-value-bytes", arg, 0,
-		    1 << 20);
-		break;
-	case O_HEAD_TIMEOUT:
-		c->head_timeout = parse_size(state, "--head-timeout", arg, 1,
-		    86400);
-		break;
-	case O_BODY_TIMEOUT:
-		c->body_timeout = parse_size(state, "--body-timeout", arg, 1,
-		    86400);
-		break;
-	case O_CONNECT_TIMEOUT:
-		c->connect_timeout = parse_size(state, "--connect-timeout",
-		    arg, 1, 86400);
-		break;
-	case O_RESPONSE_TIMEOUT:
-		c->response_timeout = parse_size(state, "--response-timeout",
-		    arg, 1, 86400);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
+	for (n = numbers; n < numbers + sizeof numbers / sizeof *n; n++) {
+		if (n->key != key)
+			continue;
+		if (num_parse(arg, n->min, n->max, &v) == -1)
+			argp_error(state, "%s: %s: must be a number from %zu "
+			    "to %zu", n->opt, arg, n->min, n->max);
+		*(size_t *)((char *)state->input + n->off) = (size_t)v;
+		return 0;
 	}
-	return 0;
+	return ARGP_ERR_UNKNOWN;
 }
+
+/* The options that set a flag or a string of struct config. */
+static const struct setting {
+	int		 key;
+	int		 value;		/* for a flag; -1: a string */
+	size_t		 off;
+} settings[] = {
+	{ O_CHAIN, 1, offsetof(struct config, v.chain) },
+	{ O_NO_CHAIN, 0, offsetof(struct config, v.chain) },
+	{ O_FIELDS, 1, offsetof(struct config, v.fields) },
+	{ O_NO_FIELDS, 0, offsetof(struct config, v.fields) },
+	{ O_NO_COOKIE, 1, offsetof(struct config, v.no_cookie) },
+	{ O_REJECT_SPOOF, 1, offsetof(struct config, reject_spoof) },
+	{ O_NO_REJECT_SPOOF, 0, offsetof(struct config, reject_spoof) },
+	{ O_ALLOW_UNVERIFIED, 1, offsetof(struct config, v.allow_unverified) },
+	{ O_NO_ALLOW_UNVERIFIED, 0,
+	    offsetof(struct config, v.allow_unverified) },
+	{ O_ALLOW_CONNECT, 1, offsetof(struct config, allow_connect) },
+	{ O_NO_ALLOW_CONNECT, 0, offsetof(struct config, allow_connect) },
+	{ O_FORWARDED, 1, offsetof(struct config, v.forwarded) },
+	{ O_X_FORWARDED, 1, offsetof(struct config, v.x_forwarded) },
+	{ O_SEND_PROXY, 1, offsetof(struct config, send_proxy) },
+	{ O_SEND_PROXY_V2, 2, offsetof(struct config, send_proxy) },
+	{ O_QUIET, 0, offsetof(struct config, verbose) },
+	{ O_NAME, -1, offsetof(struct config, v.name) },
+	{ O_CERT_ENV, -1, offsetof(struct config, v.cert_env) },
+	{ O_CERT_FILE, -1, offsetof(struct config, v.cert_file) },
+	{ O_HEADER, -1, offsetof(struct config, v.header) },
+	{ O_UPGRADE, -1, offsetof(struct config, upgrade) },
+	{ O_CONNECT, -1, offsetof(struct config, connect) },
+};
 
 static error_t
 parse_opt(int key, char *arg, struct argp_state *state)
 {
+	static const char *const enc[] = { "base64url", "base64", "pem-url",
+	    "rfc9440" };
+	static const enum cert_encoding encv[] = { CERT_ENC_BASE64URL,
+	    CERT_ENC_BASE64, CERT_ENC_PEM_URL, CERT_ENC_RFC9440 };
 	struct config *c = state->input;
+	const struct setting *t;
+	size_t i;
 
-	switch (key) {
-	case O_NAME:
-		c->name = arg;
-		break;
-	case O_ENCODING:
-		if (strcmp(arg, "base64url") == 0)
-			c->enc = CERT_ENC_BASE64URL;
-		else if (strcmp(arg, "base64") == 0)
-			c->enc = CERT_ENC_BASE64;
-		else if (strcmp(arg, "pem-url") == 0)
-			c->enc = CERT_ENC_PEM_URL;
-		else if (strcmp(arg, "rfc9440") == 0)
-			c->enc = CERT_ENC_RFC9440;
+	for (t = settings; t < settings + sizeof settings / sizeof *t; t++) {
+		if (t->key != key)
+			continue;
+		if (t->value == -1)
+			*(const char **)((char *)c + t->off) = arg;
 		else
+			*(int *)((char *)c + t->off) = t->value;
+		return 0;
+	}
+	switch (key) {
+	case O_ENCODING:
+		for (i = 0; i < 4 && strcmp(arg, enc[i]) != 0; i++)
+			;
+		if (i == 4)
 			argp_error(state, "--encoding: %s: unknown encoding "
 			    "(base64url, base64, pem-url, rfc9440)", arg);
-		break;
-	case O_CERT_ENV:
-		c->cert_env = arg;
-		break;
-	case O_CERT_FILE:
-		c->cert_file = arg;
-		break;
-	case O_CHAIN:
-	case O_NO_CHAIN:
-		c->chain = key == O_CHAIN;
-		break;
-	case O_FIELDS:
-	case O_NO_FIELDS:
-		c->fields = key == O_FIELDS;
-		break;
-	case O_HEADER:
-		c->header = arg;
-		break;
-	case O_NO_COOKIE:
-		c->no_cookie = 1;
-		break;
-	case O_REJECT_SPOOF:
-	case O_NO_REJECT_SPOOF:
-		c->reject_spoof = key == O_REJECT_SPOOF;
-		break;
-	case O_ALLOW_UNVERIFIED:
-	case O_NO_ALLOW_UNVERIFIED:
-		c->allow_unverified = key == O_ALLOW_UNVERIFIED;
-		break;
-	case O_UPGRADE:
-		c->upgrade = arg;
-		break;
-	case O_ALLOW_CONNECT:
-	case O_NO_ALLOW_CONNECT:
-		c->allow_connect = key == O_ALLOW_CONNECT;
-		break;
-	case O_CONNECT:
-		c->connect = arg;
+		c->v.enc = encv[i];
 		break;
 	case O_VERBOSE:
 		c->verbose++;
-		break;
-	case O_QUIET:
-		c->verbose = 0;
-		break;
-	case ARGP_KEY_END:
-		if (c->no_cookie && c->header == NULL)
-			argp_error(state, "--no-cookie needs --header");
 		break;
 	default:
 		return parse_number(key, arg, state);
@@ -338,322 +291,27 @@ static const struct argp argp = {
 	NULL, NULL, NULL,
 };
 
-/* Add "NAME_SUFFIX=pct(value)" to a cookie list. */
-static void
-add_field(struct str *b, const char *suffix, const char *value)
-{
-	char *enc;
-
-	if (value == NULL)
-		return;
-	if ((enc = malloc(ENCODE_PCT_LEN(strlen(value)) + 1)) == NULL)
-		fatal(EX_OSERR, "malloc");
-	encode_percent(enc, value, strlen(value));
-	if (b->len)
-		str_cat(b, "; ");
-	str_cat(b, cfg.name);
-	str_cat(b, suffix);
-	str_cat(b, "=");
-	str_cat(b, enc);
-	free(enc);
-}
-
-/* Load the certificate named by the configuration; 0 if there is none. */
-static int
-load_cert(struct cert *c)
-{
-	const char *pem;
-
-	if (cfg.cert_file) {
-		if (cert_load_file(c, cfg.cert_file) == -1)
-			fatal(EX_NOINPUT, "unable to read certificate %s",
-			    cfg.cert_file);
-		return 1;
-	}
-	pem = getenv(cfg.cert_env);
-	if (pem == NULL || *pem == '\0')
-		return 0;
-	if (cert_load_mem(c, pem, strlen(pem)) == -1)
-		fatal(EX_NOINPUT, "unable to read the certificate in %s",
-		    cfg.cert_env);
-	return 1;
-}
-
 /*
- * Encode the chain from SSL_CLIENT_CERT_CHAIN_0.. as sep-separated
- * values of enc.  Returns NULL when there is none.
- */
-static char *
-chain_value(enum cert_encoding enc, const char *sep)
-{
-	struct str b = { NULL, 0, 0 };
-	char var[64], *v;
-	const char *pem;
-	struct cert c;
-	size_t len;
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		snprintf(var, sizeof var, "SSL_CLIENT_CERT_CHAIN_%d", i);
-		if ((pem = getenv(var)) == NULL || *pem == '\0')
-			break;
-		if (cert_load_mem(&c, pem, strlen(pem)) == -1)
-			fatal(EX_NOINPUT, "unable to read the certificate in %s",
-			    var);
-		if ((v = cert_encode(&c, enc, &len)) == NULL)
-			fatal(EX_SOFTWARE, "cert_encode");
-		if (b.len)
-			str_cat(&b, sep);
-		str_add(&b, v, len);
-		free(v);
-		cert_free(&c);
-	}
-	return b.s;
-}
-
-/*
- * The fields of a certificate that came with its description in the
- * environment (tlsfront, mod_ssl): no X.509 parsing, so no GnuTLS to
- * load.  Returns -1 when the certificate did not come from there or the
- * description is incomplete.
- */
-static int
-fields_from_tlsfront(const struct cert *c, struct cert_fields *f)
-{
-	static const char *const need[] = { "SSL_CLIENT_S_DN",
-	    "SSL_CLIENT_I_DN", "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
-	    "SSL_CLIENT_V_END" };
-	size_t i;
-
-	if (cfg.cert_file || strcmp(cfg.cert_env, "SSL_CLIENT_CERT") != 0)
-		return -1;
-	for (i = 0; i < sizeof need / sizeof need[0]; i++)
-		if (getenv(need[i]) == NULL)
-			return -1;
-	memset(f, 0, sizeof *f);
-	if (cert_fields_from_env(f) == -1 ||
-	    (f->sha256 = malloc(ENCODE_HEX_LEN(32) + 1)) == NULL)
-		fatal(EX_OSERR, "malloc");
-	cert_sha256_hex(c, f->sha256);
-	return 0;
-}
-
-/* NAME=cert, and NAME_CHAIN with --chain, to the cookie list. */
-static void
-add_cert_cookie(struct str *add, const struct cert *c)
-{
-	char *v, *chain;
-	size_t len;
-
-	if ((v = cert_encode(c, cfg.enc, &len)) == NULL)
-		fatal(EX_SOFTWARE, "cert_encode");
-	if (len > cfg.max_value) {
-		char hex[ENCODE_HEX_LEN(32) + 1];
-
-		log_warnx("certificate is %zu bytes encoded, over "
-		    "--max-value-bytes %zu: sending %s_SHA256 instead",
-		    len, cfg.max_value, cfg.name);
-		cert_sha256_hex(c, hex);
-		if (!cfg.fields)
-			add_field(add, "_SHA256", hex);
-	} else {
-		str_cat(add, cfg.name);
-		str_cat(add, "=");
-		str_add(add, v, len);
-	}
-	free(v);
-	if (cfg.chain && (chain = chain_value(cfg.enc, ".")) != NULL) {
-		if (strlen(chain) + 1 > cfg.max_value)
-			log_warnx("chain over --max-value-bytes: not "
-			    "sent");
-		else {
-			str_cat(add, "; ");
-			str_cat(add, cfg.name);
-			str_cat(add, "_CHAIN=");
-			str_cat(add, chain);
-		}
-		free(chain);
-	}
-}
-
-/* The --header field, and its -Chain with --chain. */
-static void
-add_cert_header(struct str *fld, const struct cert *c)
-{
-	char *v, *chain;
-	size_t len;
-
-	if ((v = cert_encode(c, CERT_ENC_RFC9440, &len)) == NULL)
-		fatal(EX_SOFTWARE, "cert_encode");
-	str_cat(fld, cfg.header);
-	str_cat(fld, ": ");
-	str_add(fld, v, len);
-	str_cat(fld, "\r\n");
-	free(v);
-	if (cfg.chain &&
-	    (chain = chain_value(CERT_ENC_RFC9440, ", ")) != NULL) {
-		str_cat(fld, ck.header_chain);
-		str_cat(fld, ": ");
-		str_cat(fld, chain);
-		str_cat(fld, "\r\n");
-		free(chain);
-	}
-}
-
-/*
- * Work out, once per process, what every request gets: the cookie list
- * (ck.add) and the header fields (ck.fields).
+ * What every request gets: the cookie list and the header fields, once
+ * per connection; whatever an earlier connection set is forgotten.
  */
 static void
 setup_values(void)
 {
-	static struct str add, fld;
-	struct cert_fields f;
-	struct cert c;
-	const char *verify = getenv("SSL_CLIENT_VERIFY");
-	int have, verified;
-	char *v;
+	static struct values v;	/* static: reachable until exit */
+	int r;
 
-	memset(&f, 0, sizeof f);
-	have = load_cert(&c);
-	verified = verify == NULL || strcmp(verify, "SUCCESS") == 0;
-	if (have && !verified && !cfg.allow_unverified) {
-		log_warnx("certificate not forwarded: SSL_CLIENT_VERIFY=%s",
-		    verify);
-		cert_free(&c);
-		have = 0;
-	}
-	if (have && cfg.fields && fields_from_tlsfront(&c, &f) == -1 &&
-	    cert_fields_get(&c, &f) == -1)
-		fatal(EX_NOINPUT, "unable to read the certificate's fields");
-	if (have && !cfg.no_cookie)
-		add_cert_cookie(&add, &c);
-	if (cfg.fields && (have || verify == NULL || verified)) {
-		if (cert_fields_from_env(&f) == -1)
-			fatal(EX_OSERR, "cert_fields_from_env");
-		if (!cfg.no_cookie) {
-			add_field(&add, "_S_DN", f.s_dn);
-			add_field(&add, "_I_DN", f.i_dn);
-			add_field(&add, "_SERIAL", f.serial);
-			add_field(&add, "_V_START", f.v_start);
-			add_field(&add, "_V_END", f.v_end);
-			add_field(&add, "_SHA256", f.sha256);
-		}
-	}
-	if (!cfg.no_cookie && verify && ((have && !verified) ||
-	    (cfg.fields && (have || verified))))
-		add_field(&add, "_VERIFY", verify);
-	if (have && cfg.header)
-		add_cert_header(&fld, &c);
-	if (have)
-		cert_free(&c);
-	cert_fields_free(&f);
-	ck.add = add.s;
-	ck.add_len = add.len;
-	ck.fields = fld.s;
-	ck.fields_len = fld.len;
-	for (v = fld.s; v && (v = strstr(v, "\r\n")) != NULL; v += 2)
-		ck.fields_count++;
-	log_debug("cookie: %s", add.s ? add.s : "(none)");
-}
-/* The engine's notes. */
-static void
-engine_log(int level, const char *msg)
-{
-	if (level <= 1)
-		log_warnx("%s", msg);
-	else if (level == 2)
-		log_info("%s", msg);
-	else
-		log_debug("%s", msg);
-}
-
-/*
- * Filter mode: a body's bytes straight from stdin to stdout.  Returns 1
- * to go on, 0 to read instead (the input ended, or cannot splice).
- */
-static int
-filter_splice(struct engine *e, int *splice_ok)
-{
-	ssize_t n;
-
-	n = flow_splice_through(&e->rq, e->rqb.left > SIZE_MAX ? SIZE_MAX :
-	    (size_t)e->rqb.left);
-	if (n > 0)
-		body_took(&e->rqb, n);
-	if (n > 0 || n == -2)
-		return 1;
-	if (n == -1 && errno != EINVAL)
-		fatal(EX_IOERR, "splice");
-	if (n == -1)
-		*splice_ok = 0;
-	return 0;
-}
-
-/*
- * Filter mode: stdin to stdout, blocking.  Bodies move with splice(2)
- * when either end is a pipe.
- */
-static int
-run_filter(struct engine *e, int splice_ok)
-{
-	struct flow *s = &e->rq;
-	ssize_t n;
-
-	for (;;) {
-		size_t r0 = s->r;
-		int progress;
-
-		if (engine_requests(e) == -1)
-			fatalx(EX_SOFTWARE, "%s", e->fault);
-		/*
-		 * The feeder also stops when the iovec queue is full, with
-		 * whole requests still buffered: read only once it has
-		 * nothing left to do, or their end would look like a
-		 * truncated request.
-		 */
-		progress = s->r != r0 || s->niov > 0;
-		if (flow_flush(s) == -1)
-			fatal(EX_IOERR, "write");
-		engine_requests_written(e);
-		if (e->rqs == RQ_STOP)
-			return EX_DATAERR;
-		flow_compact(s);
-		if (progress)
-			continue;
-		if (s->r == s->w && e->rqs == RQ_BODY && e->rqb.left > 0 &&
-		    body_counted(&e->rqb) && splice_ok &&
-		    filter_splice(e, &splice_ok))
-			continue;
-		if (s->w == s->cap) {
-			/* Only a head can fill the buffer. */
-			engine_refuse(e, 431, "request head too large", 0);
-			continue;
-		}
-		if ((n = flow_fill(s)) == -1)
-			fatal(EX_IOERR, "read");
-		if (n == 0) {
-			if (e->rqs == RQ_HEAD && s->r == s->w)
-				return 0;
-			log_warnx("end of input inside a request");
-			return EX_DATAERR;
-		}
-	}
-}
-
-static void
-nonblock(int fd)
-{
-	if (net_nonblock(fd) == -1)
-		fatal(EX_OSERR, "fcntl");
-}
-
-/* Shut down writing to fd, or close it when it is not a socket. */
-static void
-shut(int fd)
-{
-	if (shutdown(fd, SHUT_WR) == -1 && errno == ENOTSOCK)
-		close(fd);
+	values_free(&v);
+	cfg.v.header_chain = ck.header_chain;
+	cfg.v.log = log_note;
+	if ((r = values_build(&cfg.v, &v)) != 0)
+		fatal(r == VALUES_ECERT ? EX_NOINPUT : r == VALUES_ENOMEM ?
+		    EX_OSERR : EX_SOFTWARE, "%s", v.err);
+	ck.add = v.add;
+	ck.add_len = v.add_len;
+	ck.fields = v.fields;
+	ck.fields_len = v.fields_len;
+	ck.fields_count = v.fields_count;
 }
 
 static int
@@ -662,21 +320,11 @@ gone(int err)
 	return err == EPIPE || err == ECONNRESET;
 }
 
-/*
- * Answer the client at once, outside the engine: the backend could not
- * be reached (502), or not in time (504).  Returns EX_UNAVAILABLE.
- */
+/* Answer 502 or 504 at once, outside the engine: EX_UNAVAILABLE. */
 static int
 answer_now(int fd, int status)
 {
-	static char msg[256];
-	size_t len = engine_error_text(msg, sizeof msg, status);
-	ssize_t n;
-
-	do
-		n = write(fd, msg, len);
-	while (n == -1 && errno == EINTR);
-	shut(fd);
+	engine_answer_now(fd, status);
 	return EX_UNAVAILABLE;
 }
 
@@ -807,9 +455,9 @@ run_proxy(struct engine *e, int bfd)
 	int shut_backend;
 
 	engine_attach(e, 0, 1, bfd);
-	nonblock(0);
-	nonblock(1);
-	nonblock(bfd);
+	if (net_nonblock(0) == -1 || net_nonblock(1) == -1 ||
+	    net_nonblock(bfd) == -1)
+		fatal(EX_OSERR, "fcntl");
 	for (;;) {
 		proxy_process(e);
 		if (proxy_send(e) == -1)
@@ -822,12 +470,12 @@ run_proxy(struct engine *e, int bfd)
 			continue;
 		verdict = engine_verdict(e, &shut_backend);
 		if (shut_backend)
-			shut(bfd);
+			net_shut(bfd);
 		switch (verdict) {
 		case ENGINE_AGAIN:
 			continue;
 		case ENGINE_END:
-			shut(1);
+			net_shut(1);
 			return e->status;
 		case ENGINE_UNANSWERED:
 			return e->status = answer_now(1, 502);
@@ -837,18 +485,6 @@ run_proxy(struct engine *e, int bfd)
 		proxy_wait(e, bfd);
 	}
 }
-/* In COMMAND's process: its socket as stdin and stdout. */
-static int
-command_fds(void *arg)
-{
-	int fd = *(int *)arg;
-
-	signal(SIGPIPE, SIG_DFL);
-	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
-		return -1;
-	return 0;
-}
-
 /*
  * Run COMMAND on a socketpair.  Returns our end; *status gets 126 or 127
  * when COMMAND could not be run.
@@ -856,20 +492,14 @@ command_fds(void *arg)
 static int
 spawn(char **argv, int *status)
 {
-	int sv[2];
-	pid_t pid;
+	const char *what;
+	int fd;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal(EX_OSERR, "socketpair");
-	if ((pid = spawn_run(argv, environ, command_fds, &sv[1])) == -1)
-		fatal(EX_OSERR, "fork");
-	close(sv[1]);
-	*status = 0;
-	if (pid == 0) {
+	if ((fd = spawn_socket(argv, environ, status, &what)) == -1)
+		fatal(EX_OSERR, "%s", what);
+	if (*status != 0)
 		log_warn("unable to run %s", argv[0]);
-		*status = spawn_status(errno);
-	}
-	return sv[0];
+	return fd;
 }
 
 /*
@@ -879,33 +509,63 @@ spawn(char **argv, int *status)
 static int
 connect_backend(const char *spec)
 {
-	const char *port, *why;
-	char host[256];
-	int fd;
+	const char *why;
+	unsigned char hdr[PROXY_V2_MAX];
+	uint64_t end = net_now_ms() + cfg.connect_timeout * 1000ull;
+	int fd, n;
 
-	if (strncmp(spec, "unix:", 5) != 0 &&
-	    (net_hostport(spec, host, sizeof host, &port) == -1 ||
-	    *port == '\0'))
-		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
-		    spec);
-	fd = net_connect(spec, net_now_ms() + cfg.connect_timeout * 1000ull,
-	    &why);
+	fd = net_connect(spec, end, &why);
 	if (fd == -1 && why != NULL)
 		log_warnx("%s: %s", spec, why);
+	if (fd == -1 || !cfg.send_proxy)
+		return fd;
+	/* --send-proxy: the header first, within the same time. */
+	if ((n = peer_proxy_header(cfg.send_proxy, 0, hdr, sizeof hdr)) == -1)
+		fatalx(EX_SOFTWARE, "PROXY header too large");
+	if (net_write_all(fd, hdr, (size_t)n, end) == -1) {
+		log_warn("%s: PROXY header", spec);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
-static char *
-lower_dup(const char *s)
-{
-	char *d = strdup(s), *p;
+static int	serve(struct engine *);
 
-	if (d == NULL)
-		fatal(EX_OSERR, "strdup");
-	for (p = d; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 'a' - 'A';
-	return d;
+/* One connection under HANDOFF_FD: its own values and engine state. */
+static int
+serve_next(void *arg)
+{
+	struct engine *e = arg;
+
+	engine_reset(e);
+	setup_values();
+	return serve(e);
+}
+
+/*
+ * Under tlsfront --handoff: connection after connection from hfd (see
+ * lib/handoff.h).  A connection whose handling exits the process (a
+ * fatal error) ends it, and tlsfront starts us again.
+ */
+static int
+serve_handoff(int hfd, struct engine *e)
+{
+	static struct handoff_msg m;	/* static: reachable until exit */
+	unsigned long bad = 0;
+	int null;
+
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		fatal(EX_OSERR, "/dev/null");
+	(void)fcntl(hfd, F_SETFD, FD_CLOEXEC);
+	/* A connector COMMAND per connection, reaped by the kernel. */
+	signal(SIGCHLD, SIG_IGN);
+	if (handoff_serve(hfd, null, &m, serve_next, e, &bad) == -1)
+		fatal(EX_OSERR, "%s", HANDOFF_ENV);
+	if (bad > 0)
+		log_warnx("%s: %lu message(s) without one connection and its "
+		    "environment", HANDOFF_ENV, bad);
+	return 0;
 }
 
 int
@@ -913,8 +573,9 @@ main(int argc, char *argv[])
 {
 	struct engine_cfg ecfg;
 	static struct engine conn;	/* static: reachable until exit */
-	int idx, bfd, status, splice_ok;
-	struct stat st;
+	const char *port;
+	char host[256];
+	int idx, hfd;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(argv[0], 1, 0);
@@ -922,20 +583,39 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	if (idx < argc)
 		cfg.cmd = argv + idx;
+	/* Here, not at ARGP_KEY_END, which "-- COMMAND" skips. */
 	if (cfg.cmd && cfg.connect)
 		fatalx(EX_USAGE, "--connect and COMMAND exclude each other");
+	if (cfg.v.no_cookie && cfg.v.header == NULL)
+		fatalx(EX_USAGE, "--no-cookie needs --header");
+	if (cfg.send_proxy && cfg.connect == NULL)
+		fatalx(EX_USAGE, "--send-proxy and --send-proxy-v2 need "
+		    "--connect");
+	if (cfg.connect && strncmp(cfg.connect, "unix:", 5) != 0 &&
+	    (net_hostport(cfg.connect, host, sizeof host, &port) == -1 ||
+	    *port == '\0'))
+		fatalx(EX_USAGE, "--connect: %s: want HOST:PORT or unix:PATH",
+		    cfg.connect);
 	log_init(argv[0], cfg.verbose, 0);
 
 	if (cookie_upgrade_check(cfg.upgrade) == -1)
 		fatalx(EX_USAGE, "--upgrade: h2c can never be allowed: "
 		    "its requests could not be rewritten");
-	if (cookie_cfg_init(&ck, cfg.name, cfg.header) == -1)
+	if (cookie_cfg_init(&ck, cfg.v.name, cfg.v.header) == -1)
 		fatalx(EX_USAGE, "--name %s or --header %s: not a valid token",
-		    cfg.name, cfg.header ? cfg.header : "");
-	ck.upgrade = lower_dup(cfg.upgrade);
+		    cfg.v.name, cfg.v.header ? cfg.v.header : "");
+	ck.upgrade = cfg.upgrade;
 	ck.reject_spoof = cfg.reject_spoof;
 	ck.max_fields = cfg.max_fields;
-	setup_values();
+	cfg.v.client_fd = 0;
+	/* A client must not choose its own address. */
+	if (cfg.v.forwarded)
+		ck.strip[ck.nstrip++] = "Forwarded";
+	if (cfg.v.x_forwarded) {
+		ck.strip[ck.nstrip++] = "X-Forwarded-For";
+		ck.strip[ck.nstrip++] = "X-Forwarded-Proto";
+		ck.strip[ck.nstrip++] = "X-Forwarded-Port";
+	}
 
 	/* All memory the connection needs, allocated once. */
 	memset(&ecfg, 0, sizeof ecfg);
@@ -946,20 +626,42 @@ main(int argc, char *argv[])
 	ecfg.head_timeout = cfg.head_timeout;
 	ecfg.body_timeout = cfg.body_timeout;
 	ecfg.response_timeout = cfg.response_timeout;
-	ecfg.log = engine_log;
+	ecfg.log = log_note;
 	if (engine_init(&conn, &ecfg) == -1)
 		fatal(EX_OSERR, "malloc");
 
+	if ((hfd = handoff_fd()) == -2)
+		fatalx(EX_USAGE, "%s: not a SOCK_SEQPACKET socket",
+		    HANDOFF_ENV);
+	if (hfd >= 0)
+		return serve_handoff(hfd, &conn);
+	setup_values();
+	return serve(&conn);
+}
+
+/*
+ * Serve one connection, on fds 0 and 1, with the values set up for it.
+ * Returns the exit status.
+ */
+static int
+serve(struct engine *e)
+{
+	int bfd, status, splice_ok;
+	struct stat st;
+
 	if (cfg.cmd == NULL && cfg.connect == NULL) {
-		engine_attach(&conn, 0, 1, -1);
+		engine_attach(e, 0, 1, -1);
 		splice_ok = fstat(0, &st) == 0 && fstat(1, &st) == 0;
 		/* Larger pipes: fewer wake-ups of the reader and writer. */
 		(void)fcntl(0, F_SETPIPE_SZ, 1 << 20);
 		(void)fcntl(1, F_SETPIPE_SZ, 1 << 20);
-		status = run_filter(&conn, splice_ok);
+		if ((status = engine_filter(e, splice_ok)) == ENGINE_EFAULT)
+			fatalx(EX_SOFTWARE, "%s", e->fault);
+		if (status == ENGINE_EIO)
+			fatal(EX_IOERR, "%s", e->fault);
 		log_info("%llu requests, %llu bytes in, exit %d",
-		    (unsigned long long)conn.x.sent,
-		    (unsigned long long)conn.rq.bytes, status);
+		    (unsigned long long)e->x.sent,
+		    (unsigned long long)e->rq.bytes, status);
 		return status;
 	}
 	if (cfg.connect) {
@@ -975,12 +677,12 @@ main(int argc, char *argv[])
 			return status;
 		}
 	}
-	status = run_proxy(&conn, bfd);
+	status = run_proxy(e, bfd);
 	log_info("%llu requests, %llu answered, %llu bytes from the client, "
-	    "%llu from the backend, exit %d", (unsigned long long)conn.x.sent,
-	    (unsigned long long)conn.x.answered,
-	    (unsigned long long)conn.rq.bytes,
-	    (unsigned long long)conn.rs.bytes, status);
+	    "%llu from the backend, exit %d", (unsigned long long)e->x.sent,
+	    (unsigned long long)e->x.answered,
+	    (unsigned long long)e->rq.bytes,
+	    (unsigned long long)e->rs.bytes, status);
 	/*
 	 * COMMAND sees the end of its socket now, and is left to end on
 	 * its own: the client has had everything.

@@ -36,13 +36,16 @@
 
 #include "certenv.h"
 #include "exits.h"
+#include "handoff.h"
 #include "log.h"
 #include "net.h"
+#include "proxyproto.h"
 #include "num.h"
 #include "spawn.h"
 #include "tls.h"
 
 #define LISTEN_MAX	16
+#define PROXY_FROM_MAX	64
 #define SD_FDS_START	3
 
 extern char **environ;
@@ -62,6 +65,10 @@ struct config {
 	unsigned	 max_conns;
 	unsigned	 max_per_ip;	/* 0: no limit */
 	int		 verify_set;
+	int		 handoff;	/* workers keep COMMAND running */
+	int		 proxy;		/* a PROXY header opens each connection */
+	struct net_cidr	 proxy_from[PROXY_FROM_MAX];
+	size_t		 nproxy_from;	/* 0: from any peer */
 	int		 verbosity;
 	int		 use_syslog;
 	size_t		 nkeys;
@@ -74,7 +81,8 @@ const char *argp_program_bug_address = NULL;
 enum {
 	OPT_CA = 256, OPT_CRL, OPT_VERIFY, OPT_PRIORITY, OPT_ALPN,
 	OPT_TICKET_KEY, OPT_NEW_TICKET_KEY, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
-	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG,
+	OPT_MAX_CONNS, OPT_MAX_PER_IP, OPT_SYSLOG, OPT_NO_SYSLOG, OPT_HANDOFF,
+	OPT_PROXY, OPT_PROXY_FROM,
 };
 
 static const struct argp_option options[] = {
@@ -109,6 +117,12 @@ static const struct argp_option options[] = {
 	    "Give up a handshake after SECONDS (default: 10)", 3 },
 	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SECONDS", 0,
 	    "Close a connection idle for SECONDS (default: 300)", 3 },
+	{ "proxy-protocol", OPT_PROXY, NULL, 0,
+	    "Every connection opens with a PROXY protocol header (v1 or v2), "
+	    "whose addresses are the client's", 3 },
+	{ "proxy-from", OPT_PROXY_FROM, "CIDR[,CIDR...]", 0,
+	    "With --proxy-protocol: only these peers may connect; "
+	    "repeatable", 3 },
 	{ NULL, 0, NULL, 0,
 	    "Own listener (when neither systemd nor inetd passed a "
 	    "socket):", 4 },
@@ -119,6 +133,10 @@ static const struct argp_option options[] = {
 	{ "max-conns-per-ip", OPT_MAX_PER_IP, "N", 0,
 	    "At most N of them from one IPv4 address or IPv6 /64; more "
 	    "are closed at once (default: 0, no limit)", 4 },
+	{ "handoff", OPT_HANDOFF, NULL, 0,
+	    "Start COMMAND once per worker and pass it each connection "
+	    "(HANDOFF_FD, see the manual) instead of running it for each",
+	    4 },
 	{ "user", 'u', "USER", 0,
 	    "Switch to USER after binding and loading keys", 4 },
 	{ NULL, 0, NULL, 0, "Logging:", 5 },
@@ -143,6 +161,24 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 		return -1;
 	*out = (unsigned long)v;
 	return 0;
+}
+
+/* --proxy-from CIDR[,CIDR...], added to those before. */
+static void
+parse_proxy_from(struct argp_state *state, struct config *cfg, char *arg)
+{
+	char *p, *save = NULL;
+
+	for (p = strtok_r(arg, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		if (cfg->nproxy_from == PROXY_FROM_MAX)
+			argp_error(state, "--proxy-from: at most %d prefixes",
+			    PROXY_FROM_MAX);
+		if (net_cidr_parse(p, &cfg->proxy_from[cfg->nproxy_from++]) ==
+		    -1)
+			argp_error(state, "--proxy-from: want ADDR or "
+			    "ADDR/BITS, not \"%s\"", p);
+	}
 }
 
 /*
@@ -265,6 +301,15 @@ opt_listener(int key, char *arg, struct argp_state *state)
 			    "1000000, not \"%s\"", arg);
 		cfg->max_per_ip = v;
 		break;
+	case OPT_HANDOFF:
+		cfg->handoff = 1;
+		break;
+	case OPT_PROXY:
+		cfg->proxy = 1;
+		break;
+	case OPT_PROXY_FROM:
+		parse_proxy_from(state, cfg, arg);
+		break;
 	case 'u':
 		cfg->user = arg;
 		break;
@@ -343,6 +388,8 @@ check_config(struct config *cfg)
 		usage_error("--verify require and optional need --ca");
 	if (cfg->tls.crl != NULL && cfg->tls.ca == NULL)
 		usage_error("--crl needs --ca");
+	if (cfg->nproxy_from > 0 && !cfg->proxy)
+		usage_error("--proxy-from needs --proxy-protocol");
 }
 
 static const struct argp argp = {
@@ -574,15 +621,146 @@ spawn_command(const struct config *cfg, int appfd, int err_is_sock,
 }
 
 /*
+ * --proxy-protocol.
+ */
+
+/* Wait until fd is readable or the monotonic time end (ms).  1, or 0. */
+static int
+readable_by(int fd, uint64_t end)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	uint64_t now;
+	int r;
+
+	do {
+		if ((now = net_now_ms()) >= end)
+			return 0;
+		r = poll(&pfd, 1, (int)(end - now));
+	} while (r == -1 && errno == EINTR);
+	return r > 0;
+}
+
+/*
+ * How many more bytes of b[0..n) surely belong to the PROXY header
+ * that starts it: never one of the TLS stream behind it.  Any header is
+ * 15 bytes at least ("PROXY UNKNOWN\r\n"); a v2 one says its length in
+ * its 16 bytes; a v1 line ends at its LF, found by peeking (0 here).
+ */
+static size_t
+header_want(const unsigned char *b, size_t n)
+{
+	if (n < 15)
+		return 15;
+	if (b[0] != '\r')
+		return 0;
+	return n < 16 ? 16 : 16 + ((size_t)b[14] << 8 | b[15]);
+}
+
+/* Read the rest of a PROXY header into b[0..*n).  0, or -1 with *why. */
+static int
+proxy_read(int fd, unsigned char *b, size_t *n, struct proxy_hdr *h,
+    uint64_t end, const char **why)
+{
+	unsigned char *lf;
+	size_t want;
+	ssize_t k;
+	int r;
+
+	while ((r = proxy_parse(b, *n, h)) == PROXY_NEED_MORE) {
+		if (!readable_by(fd, end)) {
+			*why = "no PROXY header in time";
+			return -1;
+		}
+		if ((want = header_want(b, *n)) == 0) {
+			k = recv(fd, b + *n, PROXY_V1_MAX - *n,
+			    MSG_PEEK | MSG_DONTWAIT);
+			if (k > 0 && (lf = memchr(b + *n, '\n', (size_t)k)))
+				k = lf - (b + *n) + 1;
+		} else {
+			k = (ssize_t)(want - *n);
+		}
+		if (k > 0)
+			k = recv(fd, b + *n, (size_t)k, MSG_DONTWAIT);
+		if (k == 0) {
+			*why = "end of file inside the PROXY header";
+			return -1;
+		}
+		if (k == -1 && errno != EAGAIN && errno != EINTR) {
+			*why = strerror(errno);
+			return -1;
+		}
+		if (k > 0)
+			*n += (size_t)k;
+	}
+	if (r < 0) {
+		*why = r == PROXY_NOT_PROXY ? "no PROXY header" :
+		    r == PROXY_TOO_LONG ? "PROXY header too long" :
+		    "malformed PROXY header";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PROXY header that opens fd, read within --handshake-timeout and
+ * not a byte further, from a peer of --proxy-from.  Its addresses, of a
+ * PROXY command for TCP over IPv4 or IPv6, replace the socket's in the
+ * environment and in peer; a LOCAL command or another family keeps the
+ * socket's.  Returns 0; 1, with *why, for a LOCAL header followed by
+ * end of file or a reset, or a peer gone before anything was read (a
+ * balancer's health check); -1 with *why set.
+ */
+static int
+proxy_accept(int fd, const struct config *cfg, char *peer, size_t peerlen,
+    const char **why)
+{
+	unsigned char b[PROXY_V2_MAX];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct proxy_hdr h;
+	uint64_t end = net_now_ms() + cfg->tls.handshake_ms;
+	size_t n = 0;
+	ssize_t k;
+	char c;
+
+	if (cfg->nproxy_from > 0 && getpeername(fd, (struct sockaddr *)&ss,
+	    &len) == -1) {
+		/* Reset already: a health check that did not wait. */
+		*why = "gone before its PROXY header was read";
+		return 1;
+	}
+	if (cfg->nproxy_from > 0 && !net_cidr_match(cfg->proxy_from,
+	    cfg->nproxy_from, (struct sockaddr *)&ss)) {
+		*why = "not a --proxy-from peer";
+		return -1;
+	}
+	if (proxy_read(fd, b, &n, &h, end, why) == -1)
+		return -1;
+	if (h.command == PROXY_CMD_LOCAL) {
+		if (!readable_by(fd, end))
+			return 0;
+		k = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		*why = "PROXY LOCAL, then end of file: a health check";
+		return k == 0 || (k == -1 && errno == ECONNRESET) ? 1 : 0;
+	}
+	if (!h.has_addr)
+		return 0;
+	certenv_reset();
+	if (certenv_addrs_of(&h.src, &h.dst, peer, peerlen) == -1)
+		fatal(EX_OSERR, "environment");
+	return 0;
+}
+
+/*
  * Handshake on fd, then COMMAND's environment.  Returns 0, or the exit
  * status the connection ends with: under inetd and systemd Accept=yes
  * (keep_going 0) after saying why and exiting; in an accept loop's
  * worker, which goes on to its next connection, after logging why.
  */
 static int
-handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
-    int keep_going, char *peer, size_t peerlen, char *subject,
-    size_t sublen, const struct timespec *t0)
+handshake(int fd, struct tls_conn *c, const struct config *cfg,
+    const struct tls_ctx *ctx, int keep_going, char *peer, size_t peerlen,
+    char *subject, size_t sublen, const struct timespec *t0)
 {
 	const gnutls_datum_t *certs;
 	unsigned n = 0;
@@ -592,6 +770,20 @@ handshake(int fd, struct tls_conn *c, const struct tls_ctx *ctx,
 	certenv_reset();
 	if (certenv_addrs(fd, peer, peerlen) == -1)
 		fatal(EX_OSERR, "environment");
+	if (cfg->proxy && (r = proxy_accept(fd, cfg, peer, peerlen,
+	    &what)) != 0) {
+		/* A balancer's health check: nothing to say. */
+		if (r == 1 && !keep_going)
+			exit(0);
+		if (r == 1) {
+			log_debug("%s: %s", peer, what);
+			return EX_TLS;
+		}
+		if (!keep_going)
+			fatalx(EX_TLS, "%s: %s: refused", peer, what);
+		log_warnx("%s: %s: refused", peer, what);
+		return EX_TLS;
+	}
 	r = tls_accept(c, ctx, fd);
 	/* Only the per-connection log line needs it: -v. */
 	if (log_verbosity >= 2 && c->have_cert &&
@@ -661,59 +853,191 @@ run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
 			fatal(EX_OSERR, "waitpid");
 }
 
+/*
+ * --handoff: the worker's COMMAND, started once and passed connection
+ * after connection on a SOCK_SEQPACKET socket (lib/handoff.h), its fd 3.
+ * pid -1: not running; it starts again for the next connection.
+ */
+#define HANDOFF_FD_NUM	3
+#define RESIDENT_STOP_MS 5000
+
+static struct {
+	pid_t			 pid;
+	int			 sock;		/* our end */
+	struct handoff_msg	 msg;		/* each message, built here */
+	char			**envp;		/* environ, HANDOFF_FD=3 */
+} res = { -1, -1, { NULL, 0, NULL, 0 }, NULL };
+
+struct resident_io {
+	int	 sock;
+	int	 null;
+};
+
+/* In the child, as command_fds(): fd 3 the socket, 0 and 1 /dev/null. */
+static int
+resident_setup(void *arg)
+{
+	const struct resident_io *io = arg;
+	int s = io->sock, n = io->null;
+
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* Out of the way of the fds they go to, and closed by the exec. */
+	if ((s <= HANDOFF_FD_NUM &&
+	    (s = fcntl(s, F_DUPFD_CLOEXEC, HANDOFF_FD_NUM + 1)) == -1) ||
+	    (n <= HANDOFF_FD_NUM &&
+	    (n = fcntl(n, F_DUPFD_CLOEXEC, HANDOFF_FD_NUM + 1)) == -1))
+		return -1;
+	if (dup2(n, 0) == -1 || dup2(n, 1) == -1 ||
+	    dup2(s, HANDOFF_FD_NUM) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+resident_start(const struct config *cfg)
+{
+	static char handoff_var[] = HANDOFF_ENV "=3";
+	struct resident_io io;
+	int sv[2], size = HANDOFF_MAX + 4096, e;
+	size_t n = 0;
+	pid_t pid;
+
+	if (res.envp == NULL) {
+		while (environ != NULL && environ[n] != NULL)
+			n++;
+		if ((res.envp = calloc(n + 2, sizeof *res.envp)) == NULL)
+			return -1;
+		if (n > 0)
+			memcpy(res.envp, environ, n * sizeof *environ);
+		res.envp[n] = handoff_var;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	/* A message must fit the buffer whole. */
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	io.sock = sv[0];
+	if ((io.null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	pid = spawn_run(cfg->child, res.envp, resident_setup, &io);
+	e = errno;
+	close(sv[0]);
+	close(io.null);
+	if (pid <= 0) {
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
+	res.pid = pid;
+	res.sock = sv[1];
+	return 0;
+}
+
+/*
+ * Stop the resident COMMAND: end of file on its socket, which tells it
+ * to exit once done; SIGKILL at once when kill_now, or after
+ * RESIDENT_STOP_MS.
+ */
+static void
+resident_stop(int kill_now)
+{
+	int st, ms;
+
+	if (res.pid == -1)
+		return;
+	close(res.sock);
+	res.sock = -1;
+	if (kill_now)
+		kill(res.pid, SIGKILL);
+	for (ms = 0; waitpid(res.pid, &st, WNOHANG) == 0; ms += 10) {
+		if (ms == RESIDENT_STOP_MS) {
+			log_warnx("COMMAND (pid %ld) still running %d s "
+			    "after its end of file: killed", (long)res.pid,
+			    RESIDENT_STOP_MS / 1000);
+			kill(res.pid, SIGKILL);
+		}
+		poll(NULL, 0, 10);
+	}
+	res.pid = -1;
+}
+
+/* Whether the resident COMMAND has gone since its last connection. */
+static int
+resident_gone(void)
+{
+	struct pollfd pfd = { res.sock, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
+/*
+ * run_command() for --handoff: the connection goes to the resident
+ * COMMAND, started first if need be.  When the handoff fails, or
+ * COMMAND ends without saying it is done, that one connection is
+ * closed and COMMAND starts again for the next.
+ */
+static void
+run_resident(struct tls_conn *c, const struct config *cfg, const char *peer,
+    const char *subject, const struct timespec *t0)
+{
+	char **envp;
+	int sp[2], r, st;
+
+	if ((envp = certenv_envp()) == NULL)
+		fatal(EX_OSERR, "environment");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("socketpair");
+		close(c->fd);
+		return;
+	}
+	if (res.pid != -1 && resident_gone())
+		resident_stop(1);
+	if (res.pid == -1 && resident_start(cfg) == -1) {
+		log_warn("exec %s", cfg->child[0]);
+	} else if (handoff_send(res.sock, sp[0], envp, &res.msg) == -1) {
+		log_warn("%s: handoff to %s", peer, cfg->child[0]);
+		resident_stop(1);
+	}
+	close(sp[0]);
+
+	/* Without COMMAND the relay sees end of file at once. */
+	r = tls_relay(c, sp[1], cfg->idle_ms);
+	if (r == -1)
+		log_debug("%s: %s", peer, c->err);
+	log_conn(c, 1, peer, subject, t0, r == 0 ? "ok" : c->err);
+	close(sp[1]);
+	close(c->fd);
+	if (res.pid == -1)
+		return;
+	if ((st = handoff_wait(res.sock, (int)cfg->idle_ms)) == -1) {
+		log_warnx("%s: %s ended the connection without a status%s: "
+		    "started again", peer, cfg->child[0],
+		    errno == ETIMEDOUT ? " in time" : "");
+		resident_stop(1);
+	} else if (st != 0) {
+		log_debug("%s: %s: status %d", peer, cfg->child[0], st);
+	}
+}
+
 /* The next connection from the accept loop, or -1 when told to stop. */
 static int
 recv_fd(int ctl)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { &b, 1 };
-	struct msghdr m;
-	struct cmsghdr *cm;
+	char b;
 	int fd;
-	ssize_t n;
 
-	memset(&m, 0, sizeof m);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cbuf;
-	m.msg_controllen = sizeof cbuf;
-	while ((n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0)
-		return -1;
-	cm = CMSG_FIRSTHDR(&m);
-	if (cm == NULL || cm->cmsg_level != SOL_SOCKET ||
-	    cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-	return fd;
+	return fd_recv(ctl, &b, 1, &fd) == 1 ? fd : -1;
 }
 
 static int
 send_fd(int ctl, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], b = 'c';
-	struct iovec iov = { &b, 1 };
-	struct msghdr m;
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	memset(&m, 0, sizeof m);
-	memset(cbuf, 0, sizeof cbuf);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cbuf;
-	m.msg_controllen = sizeof cbuf;
-	cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	while ((n = sendmsg(ctl, &m, MSG_NOSIGNAL)) == -1 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
+	return fd_send(ctl, fd, "c", 1);
 }
 
 /*
@@ -763,9 +1087,11 @@ worker_conns(void *arg)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		subject[0] = '\0';
-		if (handshake(fd, &c, wk.ctx, 1, peer, sizeof peer, subject,
+		if (handshake(fd, &c, wk.cfg, wk.ctx, 1, peer, sizeof peer, subject,
 		    sizeof subject, &t0) != 0)
 			close(fd);
+		else if (wk.cfg->handoff)
+			run_resident(&c, wk.cfg, peer, subject, &t0);
 		else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 		    sp) == -1) {
 			log_warn("socketpair");
@@ -801,6 +1127,7 @@ worker(int ctl, const struct config *cfg, const struct tls_ctx *ctx)
 	} else {
 		pthread_join(t, NULL);
 	}
+	resident_stop(0);
 	_exit(0);
 }
 
@@ -946,7 +1273,7 @@ serve(int fd, const struct config *cfg, const struct tls_ctx *ctx)
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	handshake(fd, &c, ctx, 0, peer, sizeof peer, subject,
+	handshake(fd, &c, cfg, ctx, 0, peer, sizeof peer, subject,
 	    sizeof subject, &t0);
 	if ((envp = certenv_envp()) == NULL)
 		fatal(EX_OSERR, "environment");

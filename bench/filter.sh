@@ -30,6 +30,8 @@
 # min-max of wall time.  TIMEOUT (default 60) seconds per run; a run that
 # takes longer is reported as stalled.
 # CERTCOOKIE: the program to measure (default ./certcookie).
+# BEFORE: another certcookie (an older build, say) whose filter mode runs
+# in the same repetitions, for a before/after comparison from one run.
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -100,6 +102,7 @@ run_stage() {
 	case $1 in
 	cat) timed_pipe "$2" cat ;;
 	filter) timed_pipe "$2" "$cc" --cert-file "$cert" ;;
+	before) timed_pipe "$2" "$BEFORE" --cert-file "$cert" ;;
 	sink) timed_pipe "$2" python3 bench/sink.py ;;
 	proxy) timed_pipe "$2" "$cc" --cert-file "$cert" -- \
 	    python3 bench/sink.py ;;
@@ -112,10 +115,12 @@ run_stage() {
 }
 
 stages="cat filter sink proxy connect"
+[ -z "${BEFORE:-}" ] || stages="cat before filter sink proxy connect"
 label() {
 	case $1 in
 	cat) echo "cat" ;;
 	filter) echo "certcookie (filter)" ;;
+	before) echo "BEFORE (filter)" ;;
 	sink) echo "sink.py alone" ;;
 	proxy) echo "certcookie -- sink.py" ;;
 	connect) echo "certcookie --connect sink.py" ;;

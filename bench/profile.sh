@@ -2,9 +2,10 @@
 # bench/profile.sh: where tlsfront + certcookie spend their CPU, for the
 # figures of bench/run.sh that miss their target.
 #
-#   bench/profile.sh [listen|inetd] [full|resumed|keepalive] [COUNT]
+#   bench/profile.sh [listen|handoff|inetd] [full|resumed|keepalive] [COUNT]
 #
-# Starts an nginx backend and tlsfront (--listen, or one per connection
+# Starts an nginx backend and tlsfront (--listen, --listen --handoff, or
+# one per connection
 # under systemd-socket-activate --inetd) in front of
 # `certcookie --connect`, on free ports of 127.0.0.1, then drives COUNT
 # connections (full, resumed) or requests over 8 connections (keepalive)
@@ -26,8 +27,9 @@ case $load in
 keepalive) count=${3:-5000} ;;
 *) count=${3:-300} ;;
 esac
-case $mode in listen | inetd) ;; *)
-	echo "usage: $0 [listen|inetd] [full|resumed|keepalive] [COUNT]" >&2
+case $mode in listen | handoff | inetd) ;; *)
+	echo "usage: $0 [listen|handoff|inetd] [full|resumed|keepalive]" \
+	    "[COUNT]" >&2
 	exit 64 ;;
 esac
 for p in perf strace nginx curl systemd-socket-activate; do
@@ -100,6 +102,8 @@ tf=("$top/tlsfront" --cert "$work/server.pem" --key "$work/server.key"
 cc=("$top/certcookie" --connect "127.0.0.1:$B")
 if [ "$mode" = listen ]; then
 	fecmd=("${tf[@]}" --listen "127.0.0.1:$F" -- "${cc[@]}")
+elif [ "$mode" = handoff ]; then
+	fecmd=("${tf[@]}" --handoff --listen "127.0.0.1:$F" -- "${cc[@]}")
 else
 	fecmd=(systemd-socket-activate -l "127.0.0.1:$F" --inetd -a
 	    "${tf[@]}" -- "${cc[@]}")
@@ -153,7 +157,7 @@ echo "-- strace -f -c on the front end: calls per $unit (count $count)"
 # strace -f follows only the processes forked after it attached, and
 # tlsfront --listen reuses the workers of the loads before: SIGHUP
 # retires them, so that the connections below go to new workers.
-if [ "$mode" = listen ]; then
+if [ "$mode" != inetd ]; then
 	kill -HUP "$fe"
 	sleep 0.3
 fi

@@ -13,6 +13,8 @@
 #   stunnel-inetd  one stunnel per connection under
 #                  systemd-socket-activate --inetd, tunnel only
 #   tlsfront       tlsfront --listen -- certcookie --connect BACKEND
+#   tlsfront-handoff  the same with --handoff: certcookie started once per
+#                  worker and passed each connection
 #   tlsfront-inetd one tlsfront per connection under
 #                  systemd-socket-activate --inetd, same chain
 # Both per-connection front ends get a ticket key shared by all their
@@ -31,6 +33,11 @@
 #   memory    K idle connections (after one request each): private memory
 #             (Private_* of /proc/PID/smaps_rollup, all processes of the
 #             front end) minus that before, KiB per connection
+#   exec      this machine's own cost of starting a program: posix_spawn
+#             + wait of an empty C program, static and dynamic (built in
+#             the work directory), X times each, interleaved; the median
+#             wall time, printed under every table (bench/spawn.c, as
+#             bench/exec.sh), the floor of any per-connection front end
 # CPU is that of the front end's whole process tree, reaped children
 # included: each front end runs in its own cgroup (cpu.stat usage_usec, or
 # cpuacct.usage), which also holds the processes that leave the tree
@@ -45,7 +52,7 @@
 #   QUICK=1      smaller counts, whole run in under two minutes
 #   REPS=3       repetitions; front ends interleaved within each, their
 #                order rotated from one repetition to the next
-#   N, M, K, DOWNLOAD_MIB   override the counts
+#   N, M, K, DOWNLOAD_MIB, X   override the counts
 #   FRONTENDS="nginx haproxy ..."   a subset
 #   METRICS="full memory ..."   a subset of full resumed keepalive download
 #                memory (default all; keepalive needs full, download also
@@ -65,10 +72,12 @@ QUICK=${QUICK:-0}
 REPS=${REPS:-3}
 if [ "$QUICK" = 1 ]; then
 	N=${N:-100} M=${M:-2000} K=${K:-30} DOWNLOAD_MIB=${DOWNLOAD_MIB:-256}
+	X=${X:-300}
 else
 	N=${N:-500} M=${M:-20000} K=${K:-100} DOWNLOAD_MIB=${DOWNLOAD_MIB:-1024}
+	X=${X:-1000}
 fi
-FRONTENDS=${FRONTENDS:-nginx haproxy stunnel stunnel-inetd tlsfront tlsfront-inetd}
+FRONTENDS=${FRONTENDS:-nginx haproxy stunnel stunnel-inetd tlsfront tlsfront-handoff tlsfront-inetd}
 METRICS=${METRICS:-full resumed keepalive download memory}
 for m in $METRICS; do
 	case $m in
@@ -384,6 +393,12 @@ start_fe() {
 		spawn tlsfront "$work/tlsfront.log" "$TLSFRONT" "${tf_args[@]}" \
 		    "${tf_ticket[@]}" --listen "127.0.0.1:$p" -- \
 		    "$CERTCOOKIE" "${cc_args[@]}" ;;
+	tlsfront-handoff)
+		[ "$have_tlsfront" = yes ] || return 1
+		"$TLSFRONT" --help 2>&1 | grep -q -- --handoff || return 1
+		spawn tlsfront-handoff "$work/tlsfront-handoff.log" \
+		    "$TLSFRONT" "${tf_args[@]}" "${tf_ticket[@]}" --handoff \
+		    --listen "127.0.0.1:$p" -- "$CERTCOOKIE" "${cc_args[@]}" ;;
 	tlsfront-inetd)
 		[ "$have_tlsfront" = yes ] || return 1
 		spawn tlsfront-inetd "$work/tlsfront-inetd.log" \
@@ -523,7 +538,9 @@ m_memory() {	# private KiB per idle connection
 	# tlsfront --listen keeps up to 16 idle workers from the loads
 	# before; they are there for connections, so they count as the
 	# connections' memory: the baseline is the accept loop alone.
-	[ "$fe" != tlsfront ] || m0=$(pid_mem_kib "${root_pid[$fe]}")
+	case $fe in
+	tlsfront | tlsfront-handoff) m0=$(pid_mem_kib "${root_pid[$fe]}") ;;
+	esac
 	coproc HOLD { client python3 "$top/bench/hold.py" "${port[$fe]}" "$K" \
 	    "$ca" "$ccert" "$ckey" 2>/dev/null; }
 	read -r -t 120 _ ready <&"${HOLD[0]}" || ready=0
@@ -613,6 +630,24 @@ $(now_ns) - $w0) / 1000)")
 done
 elapsed=$(calc "($(now_ns) - $t_start) / 1e9")
 
+# --- the cost of one exec on this machine ----------------------------------
+exec_note="not measured (no C compiler)"
+if command -v cc >/dev/null &&
+    cc -std=c11 -D_GNU_SOURCE -O2 -o "$work/spawn" bench/spawn.c &&
+    echo 'int main(void) { return 0; }' >"$work/empty.c" &&
+    cc -O2 -static -o "$work/empty-static" "$work/empty.c" &&
+    cc -O2 -o "$work/empty-dynamic" "$work/empty.c"; then
+	echo "bench: exec: $X posix_spawn + wait of each empty program" >&2
+	{ read -r st _ && read -r dy _; } < <("$work/spawn" "$X" /dev/null \
+	    -- "$work/empty-static" -- "$work/empty-dynamic") || st=
+	if [ -n "$st" ]; then
+		exec_note=$(printf 'static %.2f ms, dynamic %.2f ms' \
+		    "$(calc "$st / 1000")" "$(calc "$dy / 1000")")
+	else
+		exec_note="failed"
+	fi
+fi
+
 # --- the table ---------------------------------------------------------------
 label() {
 	case $1 in
@@ -621,6 +656,7 @@ label() {
 	stunnel) echo "stunnel (tunnel only)" ;;
 	stunnel-inetd) echo "stunnel, process per connection" ;;
 	tlsfront) echo "tlsfront --listen + certcookie" ;;
+	tlsfront-handoff) echo "tlsfront --listen --handoff + certcookie" ;;
 	tlsfront-inetd) echo "tlsfront per connection + certcookie" ;;
 	esac
 }
@@ -682,6 +718,9 @@ table() {
 		for m in $metrics; do printf ' %s |' "$(cell "$fe" "$m")"; done
 		echo
 	done
+	# the floor of a process per connection, in the full handshake column
+	printf '| empty C program, exec + wait, wall (median of %d) | %s | | | | | |\n' \
+	    "$X" "$exec_note"
 	echo
 	for fe in $FRONTENDS; do
 		[ -n "${note[$fe]:-}" ] && printf -- '- %s: %s\n' "$fe" "${note[$fe]}"
@@ -733,6 +772,17 @@ targets() {
 	    "$(r tlsfront-inetd stunnel-inetd memory)" "<=" 0.25
 	target "--listen idle memory <= 400 KiB/conn" \
 	    "$(med_of tlsfront memory)" "<=" 400 " KiB"
+	[ "${state[tlsfront-handoff]:-}" = ok ] || return 0
+	echo
+	echo "Targets of issue 13 (tlsfront --listen --handoff + certcookie --connect):"
+	target "--handoff full handshake <= 1.0x nginx" \
+	    "$(r tlsfront-handoff nginx full)" "<=" 1.0
+	target "--handoff resumed <= 1.2x nginx" \
+	    "$(r tlsfront-handoff nginx resumed)" "<=" 1.2
+	target "--handoff idle memory <= 400 KiB/conn" \
+	    "$(med_of tlsfront-handoff memory)" "<=" 400 " KiB"
+	printf -- '- --handoff keep-alive CPU/request: %.2fx nginx\n' \
+	    "$(r tlsfront-handoff nginx keepalive)"
 }
 
 {

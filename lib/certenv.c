@@ -302,15 +302,25 @@ addr_str(const struct sockaddr_storage *ss, socklen_t len, char *host,
 int
 certenv_addrs(int fd, char *peer, size_t peerlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
+	struct sockaddr_storage rem, loc;
+	socklen_t rlen = sizeof rem, llen = sizeof loc;
+
+	if (getpeername(fd, (struct sockaddr *)&rem, &rlen) == -1)
+		rem.ss_family = AF_UNSPEC;
+	if (getsockname(fd, (struct sockaddr *)&loc, &llen) == -1)
+		loc.ss_family = AF_UNSPEC;
+	return certenv_addrs_of(&rem, &loc, peer, peerlen);
+}
+
+int
+certenv_addrs_of(const struct sockaddr_storage *rem,
+    const struct sockaddr_storage *loc, char *peer, size_t peerlen)
+{
 	char host[NI_MAXHOST], port[NI_MAXSERV];
 	int af;
 
 	snprintf(peer, peerlen, "-");
-	len = sizeof ss;
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    (af = addr_str(&ss, len, host, sizeof host, port,
+	if ((af = addr_str(rem, sizeof *rem, host, sizeof host, port,
 	    sizeof port)) != -1) {
 		if (certenv_setstr("REMOTE_ADDR", host) == -1 ||
 		    certenv_setstr("REMOTE_PORT", port) == -1)
@@ -318,9 +328,8 @@ certenv_addrs(int fd, char *peer, size_t peerlen)
 		snprintf(peer, peerlen, af == AF_INET6 ? "[%s]:%s" : "%s:%s",
 		    host, port);
 	}
-	len = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    addr_str(&ss, len, host, sizeof host, port, sizeof port) != -1) {
+	if (addr_str(loc, sizeof *loc, host, sizeof host, port,
+	    sizeof port) != -1) {
 		if (certenv_setstr("SERVER_ADDR", host) == -1 ||
 		    certenv_setstr("SERVER_PORT", port) == -1)
 			return -1;

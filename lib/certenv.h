@@ -53,4 +53,13 @@ int	certenv_subject(const gnutls_datum_t *der, char *buf, size_t len);
  */
 int	certenv_addrs(int fd, char *peer, size_t peerlen);
 
+/*
+ * The same for a client rem and a local address loc given (from a
+ * PROXY protocol header, say); a family other than AF_INET and
+ * AF_INET6 exports nothing.
+ */
+struct sockaddr_storage;
+int	certenv_addrs_of(const struct sockaddr_storage *rem,
+	    const struct sockaddr_storage *loc, char *peer, size_t peerlen);
+
 #endif

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "cookie.h"
+#include "tchar.h"
 
 static const char *const suffixes[] = {
 	"", "_chain", "_s_dn", "_i_dn", "_serial", "_v_start", "_v_end",
@@ -28,11 +29,8 @@ lower(int c)
 static int
 is_token(const char *s)
 {
-	const char *t = "!#$%&'*+-.^_`|~";
-
 	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-		    (*s >= 'A' && *s <= 'Z') || strchr(t, *s)))
+		if (!tchar_token(*s))
 			return 0;
 	return 1;
 }
@@ -425,10 +423,42 @@ cookie_cfg_init(struct cookie_cfg *cfg, const char *name, const char *header)
 	return 0;
 }
 
+/*
+ * Whether f is named name, ignoring case, and with "_" and "-" alike:
+ * CGI, WSGI and PHP map both to the same variable (HTTP_X_FORWARDED_FOR),
+ * and some servers keep the last, or join them.
+ */
 static int
 field_named(const struct http1_field *f, const char *name)
 {
-	return name && name[0] && http1_eq(f->name, f->name_len, name);
+	size_t i;
+	int a, b;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) != f->name_len)
+		return 0;
+	for (i = 0; i < f->name_len; i++) {
+		a = (unsigned char)f->name[i];
+		b = (unsigned char)name[i];
+		a = a == '_' ? '-' : a >= 'A' && a <= 'Z' ? a + 32 : a;
+		b = b == '_' ? '-' : b >= 'A' && b <= 'Z' ? b + 32 : b;
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
+
+/* A field of ours that a client must not send: --header, --forwarded... */
+static int
+field_ours(const struct cookie_cfg *cfg, const struct http1_field *f)
+{
+	size_t i;
+
+	if (field_named(f, cfg->header) || field_named(f, cfg->header_chain))
+		return 1;
+	for (i = 0; i < cfg->nstrip; i++)
+		if (field_named(f, cfg->strip[i]))
+			return 1;
+	return 0;
 }
 
 int
@@ -437,7 +467,7 @@ cookie_field_forbidden(const struct cookie_cfg *cfg,
 {
 	return f->kind == HTTP1_F_COOKIE || f->kind == HTTP1_F_CLIENT_CERT ||
 	    f->kind == HTTP1_F_CLIENT_CERT_CHAIN ||
-	    field_named(f, cfg->header) || field_named(f, cfg->header_chain);
+	    field_ours(cfg, f);
 }
 
 static int
@@ -552,147 +582,232 @@ filter_upgrade(const struct cookie_cfg *cfg, const struct http1_field *f,
 	return kept;
 }
 
-int
-cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
-    struct cookie_out *out, int *upgraded)
+/* One rewrite's state, shared by its steps. */
+struct rewrite {
+	const struct cookie_cfg	*cfg;
+	const struct http1_req	*req;
+	struct cookie_out	*out;
+	size_t			 used;	/* out->used before: the Cookie line */
+	size_t			 ckend;	/* its end; used when there is none */
+	size_t			 npairs;	/* client pairs kept in it */
+	size_t			 nout;	/* fields forwarded */
+	const char		*seg;	/* head bytes not in out->iov yet */
+	const char		*end;	/* the end of the last line seen */
+	int			 spoof;	/* a client copy of ours was seen */
+	int			*upgraded;
+};
+
+/*
+ * Append the pairs of Cookie field f that are not ours to the merged
+ * line, "; "-joined, empty ones skipped.  Returns 0, or -1 when the
+ * scratch area is full.
+ */
+static int
+keep_pairs(struct rewrite *rw, const struct http1_field *f)
 {
-	size_t niov = out->niov, used = out->used, i, npairs = 0, ckend;
-	size_t nout = 0;	/* fields forwarded */
-	const char *seg, *end;
-	int spoof = 0, r, all;
-	struct {
-		const char *s;
-		size_t n;
-	} rep = { NULL, 0 };	/* the line that replaces a dropped one */
-	/* iov() may extend the last iovec: keep its length to undo that. */
-	size_t last = niov ? out->iov[niov - 1].iov_len : 0;
+	const char *p = f->value, *e = f->value + f->value_len;
 
-	*upgraded = 0;
-	if (out->maxiov - out->niov < 2 * req->nfields + 6)
-		return COOKIE_FULL;
-	/* The merged Cookie line, built first in the scratch area. */
-	if (put(out, "Cookie: ", 8) == -1)
-		goto full;
-	for (i = 0; i < req->nfields; i++) {
-		const struct http1_field *f = &req->fields[i];
-		const char *p = f->value, *e = f->value + f->value_len;
+	while (p < e) {
+		const char *s = p, *q;
 
-		if (f->kind != HTTP1_F_COOKIE)
+		q = memchr(p, ';', e - p);
+		if (q == NULL)
+			q = e;
+		p = q + 1;
+		while (s < q && (*s == ' ' || *s == '\t'))
+			s++;
+		while (q > s && (q[-1] == ' ' || q[-1] == '\t'))
+			q--;
+		if (q == s)
 			continue;
-		while (p < e) {
-			const char *s = p, *q;
-
-			q = memchr(p, ';', e - p);
-			if (q == NULL)
-				q = e;
-			p = q + 1;
-			while (s < q && (*s == ' ' || *s == '\t'))
-				s++;
-			while (q > s && (q[-1] == ' ' || q[-1] == '\t'))
-				q--;
-			if (q == s)
-				continue;
-			if (cookie_pair_is_ours(cfg, s, q - s)) {
-				spoof = 1;
-				continue;
-			}
-			if ((npairs++ && put(out, "; ", 2) == -1) ||
-			    put(out, s, q - s) == -1)
-				goto full;
+		if (cookie_pair_is_ours(rw->cfg, s, q - s)) {
+			rw->spoof = 1;
+			continue;
 		}
+		if ((rw->npairs++ && put(rw->out, "; ", 2) == -1) ||
+		    put(rw->out, s, q - s) == -1)
+			return -1;
 	}
-	/* Ours goes after the kept pairs, from cfg->add, not copied. */
-	if (npairs && cfg->add_len && put(out, "; ", 2) == -1)
-		goto full;
-	if (!npairs && !cfg->add_len)
-		out->used = used;
-	ckend = out->used;
+	return 0;
+}
 
-	/* The head, without the fields we drop or replace. */
-	seg = req->line;
-	end = req->line + req->line_len;
+/*
+ * The merged Cookie line, built first in the scratch area so that its
+ * size is known before the head is cut: "Cookie: " and the kept pairs,
+ * up to where cfg->add goes (an iovec of its own, not copied).  No
+ * pair kept and nothing to add: no line.  Returns 0, or -1 when full.
+ */
+static int
+merge_cookies(struct rewrite *rw)
+{
+	const struct http1_req *req = rw->req;
+	size_t i;
+
+	if (put(rw->out, "Cookie: ", 8) == -1)
+		return -1;
+	for (i = 0; i < req->nfields; i++)
+		if (req->fields[i].kind == HTTP1_F_COOKIE &&
+		    keep_pairs(rw, &req->fields[i]) == -1)
+			return -1;
+	/* Ours goes after the kept pairs. */
+	if (rw->npairs && rw->cfg->add_len && put(rw->out, "; ", 2) == -1)
+		return -1;
+	if (!rw->npairs && !rw->cfg->add_len)
+		rw->out->used = rw->used;
+	rw->ckend = rw->out->used;
+	return 0;
+}
+
+/*
+ * A Transfer-Encoding field with white space after its value is
+ * forwarded without it, for backends that keep it ("chunked " is not
+ * chunked to Python's http.client).  Returns as field_action().
+ */
+static int
+te_trimmed(struct cookie_out *out, const struct http1_field *f,
+    const char **rep, size_t *nrep)
+{
+	if (f->value + f->value_len == f->line + f->line_len - 2)
+		return 0;
+	*rep = out->scratch + out->used;
+	if (put(out, f->name, f->name_len) == -1 ||
+	    put(out, ": ", 2) == -1 ||
+	    put(out, f->value, f->value_len) == -1 ||
+	    put(out, "\r\n", 2) == -1)
+		return -1;
+	*nrep = out->scratch + out->used - *rep;
+	return 1;
+}
+
+/*
+ * What becomes of field f in the forwarded head.  Returns 0 to keep it,
+ * 1 to drop it (for rep[0..*nrep) in the scratch area when *nrep > 0),
+ * or -1 when the scratch area is full.  Client copies of our fields set
+ * rw->spoof.
+ */
+static int
+field_action(struct rewrite *rw, const struct http1_field *f,
+    const char **rep, size_t *nrep)
+{
+	struct cookie_out *out = rw->out;
+	int r, all;
+
+	*nrep = 0;
+	switch (f->kind) {
+	case HTTP1_F_COOKIE:		/* merged into one, placed last */
+	case HTTP1_F_HTTP2_SETTINGS:	/* h2c is never forwarded */
+		return 1;
+	case HTTP1_F_CLIENT_CERT:
+	case HTTP1_F_CLIENT_CERT_CHAIN:
+		rw->spoof = 1;
+		return 1;
+	case HTTP1_F_UPGRADE:
+		*rep = out->scratch + out->used;
+		if ((r = filter_upgrade(rw->cfg, f, out, &all)) == -1)
+			return -1;
+		*nrep = out->scratch + out->used - *rep;
+		if (r > 0)
+			*rw->upgraded = 1;
+		return !all;
+	case HTTP1_F_TRANSFER_ENCODING:
+		return te_trimmed(out, f, rep, nrep);
+	default:
+		if (field_ours(rw->cfg, f)) {
+			rw->spoof = 1;
+			return 1;
+		}
+		return 0;
+	}
+}
+
+/*
+ * The head from the request line through the last field as iovecs over
+ * the input, cut around each dropped field, with its replacement.
+ * Counts the fields forwarded.  Returns 0, or -1 when full.
+ */
+static int
+strip_fields(struct rewrite *rw)
+{
+	const struct http1_req *req = rw->req;
+	const char *rep = NULL;
+	size_t i, nrep;
+	int drop;
+
+	rw->seg = req->line;
+	rw->end = req->line + req->line_len;
 	for (i = 0; i < req->nfields; i++) {
 		const struct http1_field *f = &req->fields[i];
-		int drop = 0;
 
-		end = f->line + f->line_len;
-		switch (f->kind) {
-		case HTTP1_F_COOKIE:
-		case HTTP1_F_HTTP2_SETTINGS:
-			drop = 1;
-			break;
-		case HTTP1_F_CLIENT_CERT:
-		case HTTP1_F_CLIENT_CERT_CHAIN:
-			drop = spoof = 1;
-			break;
-		case HTTP1_F_UPGRADE:
-			rep.s = out->scratch + out->used;
-			r = filter_upgrade(cfg, f, out, &all);
-			if (r == -1)
-				goto full;
-			rep.n = out->scratch + out->used - rep.s;
-			if (r > 0)
-				*upgraded = 1;
-			drop = !all;
-			break;
-		case HTTP1_F_TRANSFER_ENCODING:
-			/*
-			 * White space after the value: forwarded without,
-			 * for backends that keep it ("chunked " is not
-			 * chunked to Python's http.client).
-			 */
-			if (f->value + f->value_len == end - 2)
-				break;
-			rep.s = out->scratch + out->used;
-			if (put(out, f->name, f->name_len) == -1 ||
-			    put(out, ": ", 2) == -1 ||
-			    put(out, f->value, f->value_len) == -1 ||
-			    put(out, "\r\n", 2) == -1)
-				goto full;
-			rep.n = out->scratch + out->used - rep.s;
-			drop = 1;
-			break;
-		default:
-			if (field_named(f, cfg->header) ||
-			    field_named(f, cfg->header_chain))
-				drop = spoof = 1;
-			break;
-		}
-		if (!drop || rep.n)
-			nout++;
+		rw->end = f->line + f->line_len;
+		if ((drop = field_action(rw, f, &rep, &nrep)) == -1)
+			return -1;
+		if (!drop || nrep)
+			rw->nout++;
 		if (!drop)
 			continue;
-		iov(out, seg, f->line - seg);
-		if (rep.n) {
-			iov(out, rep.s, rep.n);
-			rep.n = 0;
-		}
-		seg = end;
+		iov(rw->out, rw->seg, f->line - rw->seg);
+		if (nrep)
+			iov(rw->out, rep, nrep);
+		rw->seg = rw->end;
 	}
-	if (spoof && cfg->reject_spoof) {
-		r = COOKIE_SPOOF;
-		goto undo;
-	}
-	if (nout + (ckend > used) + cfg->fields_count > cfg->max_fields) {
-		r = COOKIE_TOO_MANY;
-		goto undo;
-	}
-	iov(out, seg, end - seg);
-	if (ckend > used) {
-		iov(out, out->scratch + used, ckend - used);
+	return 0;
+}
+
+/*
+ * The rest of the head: the bytes after the last dropped field, the
+ * merged Cookie line with ours, cfg->fields, the empty line.
+ */
+static void
+finish_head(struct rewrite *rw)
+{
+	const struct cookie_cfg *cfg = rw->cfg;
+	struct cookie_out *out = rw->out;
+
+	iov(out, rw->seg, rw->end - rw->seg);
+	if (rw->ckend > rw->used) {
+		iov(out, out->scratch + rw->used, rw->ckend - rw->used);
 		if (cfg->add_len)
 			iov(out, cfg->add, cfg->add_len);
 		iov(out, "\r\n", 2);
 	}
 	if (cfg->fields_len)
 		iov(out, cfg->fields, cfg->fields_len);
-	iov(out, end, 2);	/* the empty line */
-	return COOKIE_OK;
-full:
-	r = COOKIE_FULL;
-undo:
+	iov(out, rw->end, 2);	/* the empty line */
+}
+
+int
+cookie_rewrite(const struct cookie_cfg *cfg, const struct http1_req *req,
+    struct cookie_out *out, int *upgraded)
+{
+	struct rewrite rw;
+	size_t niov = out->niov;
+	/* iov() may extend the last iovec: keep its length to undo that. */
+	size_t last = niov ? out->iov[niov - 1].iov_len : 0;
+	int r;
+
+	*upgraded = 0;
+	if (out->maxiov - out->niov < 2 * req->nfields + 6)
+		return COOKIE_FULL;
+	memset(&rw, 0, sizeof rw);
+	rw.cfg = cfg;
+	rw.req = req;
+	rw.out = out;
+	rw.used = out->used;
+	rw.upgraded = upgraded;
+	if (merge_cookies(&rw) == -1 || strip_fields(&rw) == -1)
+		r = COOKIE_FULL;
+	else if (rw.spoof && cfg->reject_spoof)
+		r = COOKIE_SPOOF;
+	else if (rw.nout + (rw.ckend > rw.used) + cfg->fields_count >
+	    cfg->max_fields)
+		r = COOKIE_TOO_MANY;
+	else {
+		finish_head(&rw);
+		return COOKIE_OK;
+	}
+	/* Nothing of a failed rewrite stays in out. */
 	out->niov = niov;
-	out->used = used;
+	out->used = rw.used;
 	if (niov)
 		out->iov[niov - 1].iov_len = last;
 	return r;

@@ -13,6 +13,7 @@
 #include "http1.h"
 
 #define COOKIE_MAX_NAMES	16
+#define COOKIE_MAX_STRIP	4
 
 struct cookie_cfg {
 	/* Names stripped from Cookie fields: NAME and NAME_* (normalized). */
@@ -24,6 +25,9 @@ struct cookie_cfg {
 	/* Field names always stripped besides Client-Cert(-Chain). */
 	const char	*header;	/* --header NAME, or NULL */
 	char		 header_chain[80];	/* NAME-Chain */
+	/* Others: --forwarded, --x-forwarded ("_" and "-" alike). */
+	const char	*strip[COOKIE_MAX_STRIP];
+	size_t		 nstrip;
 	/* Appended to the merged Cookie field: "CERT=...; CERT_X=..." */
 	const char	*add;
 	size_t		 add_len;
@@ -31,7 +35,7 @@ struct cookie_cfg {
 	const char	*fields;
 	size_t		 fields_len;
 	size_t		 fields_count;	/* how many lines that is */
-	/* Upgrade tokens forwarded, comma-separated, lower case. */
+	/* Upgrade tokens forwarded, comma-separated, any case. */
 	const char	*upgrade;
 	int		 reject_spoof;
 	/* Fields a rewritten head may hold (HTTP1_MAX_FIELDS by default). */
@@ -69,10 +73,11 @@ struct cookie_out {
 	size_t		 cap;
 };
 
+/* cookie_rewrite() results: 0, or a failure below 0 (as http1, tls). */
 #define COOKIE_OK	0
-#define COOKIE_SPOOF	1	/* a client copy, and cfg->reject_spoof */
 #define COOKIE_FULL	(-1)	/* out of iovecs or scratch: flush, retry */
-#define COOKIE_TOO_MANY	2	/* the output would exceed cfg->max_fields */
+#define COOKIE_SPOOF	(-2)	/* a client copy, and cfg->reject_spoof */
+#define COOKIE_TOO_MANY	(-3)	/* the output would exceed cfg->max_fields */
 
 /*
  * Append to out the iovecs of req rewritten (from req->line through the

@@ -1,4 +1,7 @@
-/* Encoders for cookie and header values: base64, hex, percent. */
+/*
+ * Encoders for cookie and header values: base64, hex, percent.  Not
+ * nettle's base64: see lib/sha256.c for what loading it would cost.
+ */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>

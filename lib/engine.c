@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
+#include "net.h"
 #include "exits.h"
 
 static void
@@ -399,4 +401,17 @@ engine_error_text(char *buf, size_t cap, int status)
 	    "Connection: close\r\n\r\n%s\n", status, reason(status),
 	    strlen(reason(status)) + 1, reason(status));
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+void
+engine_answer_now(int fd, int status)
+{
+	char msg[256];
+	size_t len = engine_error_text(msg, sizeof msg, status);
+	ssize_t n;
+
+	do
+		n = write(fd, msg, len);
+	while (n == -1 && errno == EINTR);
+	net_shut(fd);
 }

@@ -128,6 +128,17 @@ int	engine_process(struct engine *e);
 void	engine_refuse(struct engine *e, int status, const char *why,
 	    int abort);
 
+/*
+ * Filter mode, blocking: requests from the fd engine_attach() gave as
+ * the client's input to its output, bodies by splice(2) when an end is
+ * a pipe, until the input ends.  Returns the exit status (0, or
+ * EX_DATAERR after a bad or truncated request), ENGINE_EFAULT (e->fault
+ * says what) or ENGINE_EIO (e->fault names the call, errno why).
+ */
+#define ENGINE_EFAULT	(-1)
+#define ENGINE_EIO	(-2)
+int	engine_filter(struct engine *e, int splice_ok);
+
 /* The request's output is written: the rewrite's scratch is free. */
 void	engine_requests_written(struct engine *e);
 
@@ -177,5 +188,12 @@ enum engine_verdict engine_verdict(struct engine *e, int *shut_backend);
 
 /* Write our complete error response for status into buf.  Its length. */
 size_t	engine_error_text(char *buf, size_t cap, int status);
+
+/*
+ * Answer status to the client on fd at once, outside the engine (the
+ * backend could not be reached: 502, or not in time: 504), then shut
+ * down writing.  Best effort: the client may be gone.
+ */
+void	engine_answer_now(int fd, int status);
 
 #endif

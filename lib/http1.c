@@ -4,38 +4,7 @@
 #include <string.h>
 
 #include "http1.h"
-
-#define C_TOKEN	0x01	/* tchar */
-#define C_VALUE	0x02	/* field-vchar, SP, HTAB, obs-text */
-#define C_TARGET 0x04	/* request-target: VCHAR */
-#define C_HEX	0x08
-
-static unsigned char ctype[256];
-
-static void
-ctype_init(void)
-{
-	const char *t = "!#$%&'*+-.^_`|~";
-	int c;
-
-	if (ctype['a'])
-		return;
-	for (c = 0; c < 256; c++) {
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		    (c >= 'A' && c <= 'Z') || (c && strchr(t, c)))
-			ctype[c] |= C_TOKEN;
-		if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' ||
-		    c == '\t')
-			ctype[c] |= C_VALUE;
-		if (c >= 0x21 && c <= 0x7e)
-			ctype[c] |= C_TARGET;
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F'))
-			ctype[c] |= C_HEX;
-	}
-}
-
-#define IS(c, k)	(ctype[(unsigned char)(c)] & (k))
+#include "tchar.h"
 
 int
 http1_eq(const char *s, size_t n, const char *lit)
@@ -151,7 +120,7 @@ parse_fields(const char *buf, size_t len, size_t *off,
 		}
 		llen = lf + 1 - line;
 		e = lf - 1;	/* the CR */
-		for (i = 0; line + i < e && IS(line[i], C_TOKEN); i++)
+		for (i = 0; line + i < e && tchar_token(line[i]); i++)
 			;
 		nlen = i;
 		if (line + i == e || line[i] != ':' || nlen == 0) {
@@ -161,7 +130,7 @@ parse_fields(const char *buf, size_t len, size_t *off,
 			goto fail;
 		}
 		for (i++; line + i < e; i++)
-			if (!IS(line[i], C_VALUE)) {
+			if (!tchar_is(line[i], TCHAR_VALUE)) {
 				*why = line[i] == '\r' ? "bare CR" :
 				    line[i] == '\0' ? "NUL in a field" :
 				    "control character in a field";
@@ -229,7 +198,7 @@ parse_te(const char *s, size_t n, int *chunked_last, int *other)
 		while (i < n && (s[i] == ' ' || s[i] == '\t'))
 			i++;
 		st = i;
-		while (i < n && IS(s[i], C_TOKEN))
+		while (i < n && tchar_token(s[i]))
 			i++;
 		if (i == st)
 			return -1;	/* empty element or junk */
@@ -283,47 +252,71 @@ target_ok(const struct http1_req *req)
 	return i < n && i + 1 < n;
 }
 
-int
-http1_parse_request(const char *buf, size_t len, size_t last_len,
-    size_t max_head, struct http1_req *req)
+/* A parse sets these whatever it returns: nothing stale from a last one. */
+static void
+req_init(struct http1_req *req)
 {
-	size_t p = 0, i, start, nhost = 0, ncl = 0, nte = 0;
-	const char *lf, *l;
-	int r, chunked = 0, other = 0;
-
-	ctype_init();
 	req->status = 0;
 	req->why = NULL;
 	req->nfields = 0;
 	req->flags = 0;
 	req->body = HTTP1_BODY_NONE;
 	req->content_length = 0;
+}
 
-	/* Nothing new to look at until another LF arrives. */
-	if (last_len > 0 && last_len < len &&
-	    memchr(buf + last_len, '\n', len - last_len) == NULL) {
-		if (len > max_head + 16)
-			return bad(req, 431, "request head too large");
-		return HTTP1_INCOMPLETE;
-	}
+/*
+ * RFC 9112 2.2: a server should ignore at least one empty line before
+ * the request line; more than 8 are taken as junk.  Returns 0 with *p
+ * past them, HTTP1_INCOMPLETE, or HTTP1_BAD.
+ */
+static int
+skip_empty_lines(const char *buf, size_t len, size_t *p,
+    struct http1_req *req)
+{
+	size_t i;
 
-	/* RFC 9112 2.2: ignore a few empty lines before the request. */
-	for (i = 0; p < len && buf[p] == '\r'; i++) {
-		if (p + 1 == len)
+	for (i = 0; *p < len && buf[*p] == '\r'; i++) {
+		if (*p + 1 == len)
 			return HTTP1_INCOMPLETE;
-		if (buf[p + 1] != '\n' || i == 8)
+		if (buf[*p + 1] != '\n' || i == 8)
 			return bad(req, 400, "empty lines before the request");
-		p += 2;
+		*p += 2;
 	}
-	req->skip = start = p;
-	if (p == len)
-		return HTTP1_INCOMPLETE;
+	return 0;
+}
 
-	/* request-line = method SP request-target SP HTTP-version CRLF */
-	l = buf + p;
-	lf = memchr(l, '\n', len - p);
+/*
+ * HTTP-version = "HTTP/" DIGIT "." DIGIT, at v (8 bytes), of which only
+ * 1.0 and 1.1 are served: another well-formed one is a 505.
+ */
+static int
+parse_version(const char *v, struct http1_req *req)
+{
+	if (memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' ||
+	    v[6] != '.' || v[7] < '0' || v[7] > '9')
+		return bad(req, 400, "malformed HTTP version");
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return bad(req, 505, "HTTP version not supported");
+	req->minor = v[7] - '0';
+	return 0;
+}
+
+/*
+ * request-line = method SP request-target SP HTTP-version CRLF, at
+ * l[0..n).  The line alone may not exceed max_head: past it, no head
+ * could fit, so it is a 431 before its LF arrives.  Returns 0 with the
+ * line's slices in req, HTTP1_INCOMPLETE, or HTTP1_BAD.
+ */
+static int
+parse_request_line(const char *l, size_t n, size_t max_head,
+    struct http1_req *req)
+{
+	const char *lf;
+	size_t i;
+
+	lf = memchr(l, '\n', n);
 	if (lf == NULL) {
-		if (len - start >= max_head)
+		if (n >= max_head)
 			return bad(req, 431, "request line too long");
 		return HTTP1_INCOMPLETE;
 	}
@@ -333,26 +326,127 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 		return bad(req, 400, "bare LF");
 	req->line = l;
 	req->line_len = lf + 1 - l;
-	for (i = 0; IS(l[i], C_TOKEN); i++)
+	/* The LF ends both loops: it is neither tchar nor VCHAR. */
+	for (i = 0; tchar_token(l[i]); i++)
 		;
 	if (i == 0 || l[i] != ' ')
 		return bad(req, 400, "malformed method");
 	req->method = l;
 	req->method_len = i;
 	req->target = l + ++i;
-	for (; IS(l[i], C_TARGET); i++)
+	for (; tchar_is(l[i], TCHAR_TARGET); i++)
 		;
 	req->target_len = l + i - req->target;
 	if (req->target_len == 0 || l[i] != ' ')
 		return bad(req, 400, "malformed request target");
 	i++;
-	if (lf - 1 - (l + i) != 8 || memcmp(l + i, "HTTP/", 5) != 0 ||
-	    l[i + 5] < '0' || l[i + 5] > '9' || l[i + 6] != '.' ||
-	    l[i + 7] < '0' || l[i + 7] > '9')
+	if (lf - 1 - (l + i) != 8)
 		return bad(req, 400, "malformed HTTP version");
-	if (l[i + 5] != '1' || (l[i + 7] != '0' && l[i + 7] != '1'))
-		return bad(req, 505, "HTTP version not supported");
-	req->minor = l[i + 7] - '0';
+	return parse_version(l + i, req);
+}
+
+/* What the framing rules need to know of a request's fields. */
+struct req_framing {
+	size_t	nhost, ncl, nte;
+	int	chunked, other;		/* parse_te() state across fields */
+};
+
+/*
+ * Count Host, Content-Length and Transfer-Encoding fields and check
+ * each value on its own; the rules between them are req_body()'s.
+ */
+static int
+scan_fields(struct http1_req *req, struct req_framing *fr)
+{
+	size_t i;
+
+	memset(fr, 0, sizeof(*fr));
+	for (i = 0; i < req->nfields; i++) {
+		const struct http1_field *f = &req->fields[i];
+
+		switch (f->kind) {
+		case HTTP1_F_HOST:
+			fr->nhost++;
+			break;
+		case HTTP1_F_CONTENT_LENGTH:
+			if (++fr->ncl > 1)
+				return bad(req, 400, "several Content-Length");
+			if (parse_length(f->value, f->value_len,
+			    &req->content_length) == -1)
+				return bad(req, 400, "malformed Content-Length");
+			break;
+		case HTTP1_F_TRANSFER_ENCODING:
+			fr->nte++;
+			/*
+			 * OWS around the value is no part of it (RFC 9110
+			 * 5.5), but Python's http.client keeps it after the
+			 * value: "chunked " is no chunked there.
+			 * cookie_rewrite() forwards the value trimmed.
+			 */
+			if (parse_te(f->value, f->value_len, &fr->chunked,
+			    &fr->other) == -1)
+				return bad(req, 400,
+				    "malformed Transfer-Encoding");
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * RFC 9112 3.2 and 6: one Host (exactly one in 1.1); the body framed by
+ * chunked alone or one Content-Length, never both, since backends that
+ * pick differently would split the stream at different places.
+ */
+static int
+req_body(struct http1_req *req, const struct req_framing *fr)
+{
+	if (req->minor == 1 && fr->nhost != 1)
+		return bad(req, 400, fr->nhost ? "several Host fields" :
+		    "no Host field");
+	if (fr->nhost > 1)
+		return bad(req, 400, "several Host fields");
+	if (fr->nte) {
+		if (req->minor == 0)
+			return bad(req, 400, "Transfer-Encoding in HTTP/1.0");
+		if (fr->ncl)
+			return bad(req, 400,
+			    "Content-Length with Transfer-Encoding");
+		if (!fr->chunked)
+			return bad(req, 400, "chunked is not the final coding");
+		if (fr->other)
+			return bad(req, 501, "transfer coding not supported");
+		req->body = HTTP1_BODY_CHUNKED;
+	} else if (fr->ncl)
+		req->body = HTTP1_BODY_LENGTH;
+	return 0;
+}
+
+int
+http1_parse_request(const char *buf, size_t len, size_t last_len,
+    size_t max_head, struct http1_req *req)
+{
+	struct req_framing fr;
+	size_t p = 0, start;
+	int r;
+
+	req_init(req);
+	/* Nothing new to look at until another LF arrives. */
+	if (last_len > 0 && last_len < len &&
+	    memchr(buf + last_len, '\n', len - last_len) == NULL) {
+		if (len > max_head + 16)
+			return bad(req, 431, "request head too large");
+		return HTTP1_INCOMPLETE;
+	}
+	if ((r = skip_empty_lines(buf, len, &p, req)) != 0)
+		return r;
+	req->skip = start = p;
+	if (p == len)
+		return HTTP1_INCOMPLETE;
+	if ((r = parse_request_line(buf + p, len - p, max_head, req)) != 0)
+		return r;
 	p += req->line_len;
 
 	r = parse_fields(buf, len, &p, req->fields, req->max_fields,
@@ -366,59 +460,9 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 		return r;
 	if (p - start > max_head)
 		return bad(req, 431, "request head too large");
+	if (scan_fields(req, &fr) != 0 || req_body(req, &fr) != 0)
+		return HTTP1_BAD;
 
-	for (i = 0; i < req->nfields; i++) {
-		const struct http1_field *f = &req->fields[i];
-
-		switch (f->kind) {
-		case HTTP1_F_HOST:
-			nhost++;
-			break;
-		case HTTP1_F_CONTENT_LENGTH:
-			if (++ncl > 1)
-				return bad(req, 400, "several Content-Length");
-			if (parse_length(f->value, f->value_len,
-			    &req->content_length) == -1)
-				return bad(req, 400, "malformed Content-Length");
-			break;
-		case HTTP1_F_TRANSFER_ENCODING:
-			nte++;
-			/*
-			 * OWS around the value is no part of it (RFC 9110
-			 * 5.5), but Python's http.client keeps it after the
-			 * value: "chunked " is no chunked there.
-			 * cookie_rewrite() forwards the value trimmed.
-			 */
-			if (parse_te(f->value, f->value_len, &chunked,
-			    &other) == -1)
-				return bad(req, 400,
-				    "malformed Transfer-Encoding");
-			break;
-		case HTTP1_F_UPGRADE:
-			req->flags |= HTTP1_UPGRADE;
-			break;
-		default:
-			break;
-		}
-	}
-	if (req->minor == 1 && nhost != 1)
-		return bad(req, 400, nhost ? "several Host fields" :
-		    "no Host field");
-	if (nhost > 1)
-		return bad(req, 400, "several Host fields");
-	if (nte) {
-		if (req->minor == 0)
-			return bad(req, 400, "Transfer-Encoding in HTTP/1.0");
-		if (ncl)
-			return bad(req, 400,
-			    "Content-Length with Transfer-Encoding");
-		if (!chunked)
-			return bad(req, 400, "chunked is not the final coding");
-		if (other)
-			return bad(req, 501, "transfer coding not supported");
-		req->body = HTTP1_BODY_CHUNKED;
-	} else if (ncl)
-		req->body = HTTP1_BODY_LENGTH;
 	if (http1_eq(req->method, req->method_len, "HEAD"))
 		req->flags |= HTTP1_HEAD;
 	else if (http1_eq(req->method, req->method_len, "CONNECT"))
@@ -428,94 +472,146 @@ http1_parse_request(const char *buf, size_t len, size_t last_len,
 	return (int)p;
 }
 
-int
-http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
+/* The end of the BWS (spaces and tabs) that starts at buf[i]. */
+static size_t
+bws(const char *buf, size_t len, size_t i)
 {
-	size_t i, ext, tok;
-	uint64_t v = 0;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	return i;
+}
 
-	ctype_init();
-	for (i = 0; i < len && IS(buf[i], C_HEX); i++) {
+/*
+ * chunk-size = 1*HEXDIG, at most 16 digits so that it fits 64 bits.
+ * Returns the digits' count with *v set, HTTP1_INCOMPLETE or HTTP1_BAD.
+ */
+static int
+chunk_size(const char *buf, size_t len, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < len && tchar_is(buf[i], TCHAR_HEX); i++) {
 		unsigned char c = buf[i];
 
 		if (i == 16)
 			return HTTP1_BAD;
-		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' :
+		*v = *v << 4 | (uint64_t)(c <= '9' ? c - '0' :
 		    (c | 0x20) - 'a' + 10);
 	}
 	if (i == len)
 		return i > 16 ? HTTP1_BAD : HTTP1_INCOMPLETE;
 	if (i == 0)
 		return HTTP1_BAD;
-	/*
-	 * chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ), name a
-	 * token, value a token or quoted-string.
-	 */
-	ext = i;
-	/*
-	 * BWS before the first ";" too, as the grammar allows ("6 ;x"):
-	 * Go's net/http and llhttp refuse such a line, which only ends
-	 * that request; no backend reads another size from it.
-	 */
-	for (;;) {
-		for (tok = i; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
-			continue;
-		if (i == len)
-			goto more;
-		/* BWS only before ";": "5 \r\n" is not a chunk line. */
-		if (buf[i] == '\r' && i == tok)
-			break;
-		if (buf[i] != ';')
-			return HTTP1_BAD;
-		for (i++; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
-			continue;
-		for (tok = i; i < len && IS(buf[i], C_TOKEN); i++)
-			continue;
-		if (i == len)
-			goto more;
-		if (i == tok)
-			return HTTP1_BAD;
-		for (tok = i; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
-			continue;
-		if (i == len)
-			goto more;
-		if (buf[i] == '\r' && i != tok)
-			return HTTP1_BAD;
-		if (buf[i] != '=')
-			continue;
-		for (i++; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
-			continue;
-		if (i == len)
-			goto more;
-		if (buf[i] == '"') {
-			for (i++; i < len && buf[i] != '"'; i++) {
-				if (buf[i] == '\\' && ++i == len)
-					break;
-				if (!IS(buf[i], C_VALUE))
-					return HTTP1_BAD;
-			}
-			if (i == len)
-				goto more;
-			i++;
-		} else {
-			for (tok = i; i < len && IS(buf[i], C_TOKEN); i++)
-				continue;
-			if (i == tok)
+	return (int)i;
+}
+
+/*
+ * A chunk-ext value at buf[*ip]: a token or a quoted-string (whose
+ * escapes may quote any byte of a field value).  Returns 0 with *ip
+ * past it, HTTP1_INCOMPLETE with *ip where the bytes ran out, or
+ * HTTP1_BAD.
+ */
+static int
+chunk_ext_value(const char *buf, size_t len, size_t *ip)
+{
+	size_t i = *ip, tok;
+
+	if (buf[i] == '"') {
+		for (i++; i < len && buf[i] != '"'; i++) {
+			if (buf[i] == '\\' && ++i == len)
+				break;
+			if (!tchar_is(buf[i], TCHAR_VALUE))
 				return HTTP1_BAD;
 		}
+		*ip = i;
+		if (i == len)
+			return HTTP1_INCOMPLETE;
+		*ip = i + 1;
+		return 0;
+	}
+	for (tok = i; i < len && tchar_token(buf[i]); i++)
+		continue;
+	*ip = i;
+	return i == tok ? HTTP1_BAD : 0;
+}
+
+/*
+ * One chunk-ext element at buf[*ip]: BWS ";" BWS name [ BWS "=" BWS
+ * value ], name a token.  BWS before the first ";" too, as the grammar
+ * allows ("6 ;x"): Go's net/http and llhttp refuse such a line, which
+ * only ends that request; no backend reads another size from it.
+ * Returns 0 with *ip past the element, 1 with *ip at the CR that ends
+ * the line, HTTP1_INCOMPLETE with *ip where the bytes ran out, or
+ * HTTP1_BAD.
+ */
+static int
+chunk_ext(const char *buf, size_t len, size_t *ip)
+{
+	size_t i = *ip, tok;
+	int r = HTTP1_INCOMPLETE;
+
+	i = bws(buf, len, tok = i);
+	if (i == len)
+		goto out;
+	/* BWS only before ";": "5 \r\n" is not a chunk line. */
+	if (buf[i] == '\r' && i == tok) {
+		r = 1;
+		goto out;
+	}
+	if (buf[i] != ';')
+		return HTTP1_BAD;
+	for (tok = i = bws(buf, len, i + 1); i < len && tchar_token(buf[i]);
+	    i++)
+		continue;
+	if (i == len)
+		goto out;
+	if (i == tok)
+		return HTTP1_BAD;
+	i = bws(buf, len, tok = i);
+	if (i == len)
+		goto out;
+	if (buf[i] == '\r' && i != tok)
+		return HTTP1_BAD;
+	if (buf[i] != '=') {
+		r = 0;	/* a name alone */
+		goto out;
+	}
+	i = bws(buf, len, i + 1);
+	if (i == len)
+		goto out;
+	r = chunk_ext_value(buf, len, &i);
+out:
+	*ip = i;
+	return r;
+}
+
+int
+http1_parse_chunk_line(const char *buf, size_t len, uint64_t *size)
+{
+	size_t i, ext;
+	uint64_t v;
+	int r;
+
+	if ((r = chunk_size(buf, len, &v)) < 0)
+		return r;
+	/*
+	 * chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ), at
+	 * most HTTP1_MAX_CHUNK_EXT bytes of it: checked after each
+	 * element so that a long line costs no more than that.
+	 */
+	i = ext = (size_t)r;
+	while ((r = chunk_ext(buf, len, &i)) == 0)
 		if (i - ext > HTTP1_MAX_CHUNK_EXT)
 			return HTTP1_BAD;
-	}
-	if (i - ext > HTTP1_MAX_CHUNK_EXT)
+	if (r == HTTP1_BAD || i - ext > HTTP1_MAX_CHUNK_EXT)
 		return HTTP1_BAD;
-	if (i + 1 >= len)
+	if (r == HTTP1_INCOMPLETE || i + 1 >= len)
 		return HTTP1_INCOMPLETE;
 	if (buf[i + 1] != '\n')
 		return HTTP1_BAD;
 	*size = v;
 	return (int)(i + 2);
-more:
-	return i - ext > HTTP1_MAX_CHUNK_EXT ? HTTP1_BAD : HTTP1_INCOMPLETE;
 }
 
 int
@@ -526,7 +622,6 @@ http1_parse_trailers(const char *buf, size_t len, size_t max,
 	size_t p = 0;
 	int r, status;
 
-	ctype_init();
 	*nfields = 0;
 	r = parse_fields(buf, len, &p, fields, max_fields, nfields, &status,
 	    why);
@@ -546,19 +641,15 @@ http1_parse_trailers(const char *buf, size_t len, size_t max,
 	return (int)p;
 }
 
-int
-http1_parse_response(const char *buf, size_t len, size_t max, int head,
-    struct http1_resp *resp)
+/*
+ * status-line = HTTP-version SP 3DIGIT SP [ reason ]: its first 13
+ * bytes, enough to tell a response from anything else.  A status from
+ * 100 to 999 is taken; LF alone may end the line.  Returns 0 with
+ * resp->status set, HTTP1_INCOMPLETE or HTTP1_BAD.
+ */
+static int
+status_line(const char *buf, size_t len, size_t max, struct http1_resp *resp)
 {
-	size_t p, e;
-	const char *lf;
-	int chunked = 0, other = 0, ncl = 0, badcl = 0, te = 0;
-	uint64_t cl = 0, v = 0;
-
-	ctype_init();
-	if (len > max)
-		len = max;
-	/* status-line = HTTP-version SP 3DIGIT SP [ reason ] */
 	if (len < 13) {
 		if (len >= 5 && memcmp(buf, "HTTP/", 5) != 0)
 			return HTTP1_BAD;
@@ -570,16 +661,73 @@ http1_parse_response(const char *buf, size_t len, size_t max, int head,
 	    buf[11] > '9' || (buf[12] != ' ' && buf[12] != '\r' &&
 	    buf[12] != '\n'))
 		return HTTP1_BAD;
-	resp->minor = buf[7] - '0';
 	resp->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 +
 	    (buf[11] - '0');
-	lf = memchr(buf, '\n', len);
-	if (lf == NULL)
-		return len == max ? HTTP1_BAD : HTTP1_INCOMPLETE;
-	p = lf + 1 - buf;
+	return 0;
+}
+
+/* What the framing of a response needs to know of its fields. */
+struct resp_framing {
+	int		chunked, other;	/* parse_te() state across fields */
+	int		te;		/* a Transfer-Encoding field */
+	int		ncl, badcl;	/* Content-Length fields, one bad */
+	uint64_t	cl;
+};
+
+/*
+ * One field line l[0..n) of a response, leniently: no colon, the line
+ * is skipped; white space before the colon is tolerated.  Only the
+ * framing fields count, and several Content-Length must agree.
+ */
+static void
+resp_field(const char *l, size_t n, struct resp_framing *fr)
+{
+	const char *colon;
+	size_t e, vs, ve;
+	uint64_t v = 0;
+
+	colon = memchr(l, ':', n);
+	if (colon == NULL)
+		return;
+	e = colon - l;
+	while (e > 0 && (l[e - 1] == ' ' || l[e - 1] == '\t'))
+		e--;
+	vs = colon + 1 - l;
+	ve = n;
+	while (vs < ve && (l[vs] == ' ' || l[vs] == '\t'))
+		vs++;
+	while (ve > vs && (l[ve - 1] == ' ' || l[ve - 1] == '\t'))
+		ve--;
+	switch (kind_of(l, e)) {
+	case HTTP1_F_CONTENT_LENGTH:
+		if (parse_length(l + vs, ve - vs, &v) == -1 ||
+		    (fr->ncl && v != fr->cl))
+			fr->badcl = 1;
+		fr->cl = v;
+		fr->ncl++;
+		break;
+	case HTTP1_F_TRANSFER_ENCODING:
+		fr->te = 1;
+		if (parse_te(l + vs, ve - vs, &fr->chunked, &fr->other) == -1)
+			fr->chunked = 0, fr->other = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The field lines from buf[p] through the empty line, CRLF or LF alone.
+ * Returns the head's length, HTTP1_INCOMPLETE, or HTTP1_BAD once len
+ * reaches max.
+ */
+static int
+resp_fields(const char *buf, size_t len, size_t max, size_t p,
+    struct resp_framing *fr)
+{
 	for (;;) {
-		const char *l = buf + p, *colon;
-		size_t n, vs, ve;
+		const char *l = buf + p, *lf;
+		size_t n;
 
 		lf = memchr(l, '\n', len - p);
 		if (lf == NULL)
@@ -589,46 +737,52 @@ http1_parse_response(const char *buf, size_t len, size_t max, int head,
 			n--;
 		p = lf + 1 - buf;
 		if (n == 0)
-			break;
-		colon = memchr(l, ':', n);
-		if (colon == NULL)
-			continue;
-		e = colon - l;
-		while (e > 0 && (l[e - 1] == ' ' || l[e - 1] == '\t'))
-			e--;
-		vs = colon + 1 - l;
-		ve = n;
-		while (vs < ve && (l[vs] == ' ' || l[vs] == '\t'))
-			vs++;
-		while (ve > vs && (l[ve - 1] == ' ' || l[ve - 1] == '\t'))
-			ve--;
-		switch (kind_of(l, e)) {
-		case HTTP1_F_CONTENT_LENGTH:
-			if (parse_length(l + vs, ve - vs, &v) == -1 ||
-			    (ncl && v != cl))
-				badcl = 1;
-			cl = v;
-			ncl++;
-			break;
-		case HTTP1_F_TRANSFER_ENCODING:
-			te = 1;
-			if (parse_te(l + vs, ve - vs, &chunked, &other) == -1)
-				chunked = 0, other = 1;
-			break;
-		default:
-			break;
-		}
+			return (int)p;
+		resp_field(l, n, fr);
 	}
+}
+
+/*
+ * RFC 9112 6.3: no body after HEAD, 1xx, 204 and 304; then
+ * Transfer-Encoding wins over Content-Length; a length that is bad or
+ * missing leaves the connection's end as the only framing.
+ */
+static void
+resp_body(struct http1_resp *resp, int head, const struct resp_framing *fr)
+{
 	resp->content_length = 0;
 	if (head || resp->status < 200 || resp->status == 204 ||
 	    resp->status == 304)
 		resp->body = HTTP1_BODY_NONE;
-	else if (te)
-		resp->body = chunked ? HTTP1_BODY_CHUNKED : HTTP1_BODY_CLOSE;
-	else if (ncl && !badcl) {
+	else if (fr->te)
+		resp->body = fr->chunked ? HTTP1_BODY_CHUNKED :
+		    HTTP1_BODY_CLOSE;
+	else if (fr->ncl && !fr->badcl) {
 		resp->body = HTTP1_BODY_LENGTH;
-		resp->content_length = cl;
+		resp->content_length = fr->cl;
 	} else
 		resp->body = HTTP1_BODY_CLOSE;
-	return (int)p;
+}
+
+int
+http1_parse_response(const char *buf, size_t len, size_t max, int head,
+    struct http1_resp *resp)
+{
+	struct resp_framing fr;
+	const char *lf;
+	int r;
+
+	if (len > max)
+		len = max;
+	if ((r = status_line(buf, len, max, resp)) != 0)
+		return r;
+	lf = memchr(buf, '\n', len);
+	if (lf == NULL)
+		return len == max ? HTTP1_BAD : HTTP1_INCOMPLETE;
+	memset(&fr, 0, sizeof(fr));
+	r = resp_fields(buf, len, max, lf + 1 - buf, &fr);
+	if (r < 0)
+		return r;
+	resp_body(resp, head, &fr);
+	return r;
 }

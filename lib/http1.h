@@ -51,7 +51,6 @@ enum http1_body {
 /* Request flags. */
 #define HTTP1_HEAD	0x01	/* method HEAD */
 #define HTTP1_CONNECT	0x02	/* method CONNECT */
-#define HTTP1_UPGRADE	0x04	/* has an Upgrade field */
 
 struct http1_req {
 	size_t		 skip;		/* empty lines before the request line */
@@ -112,7 +111,6 @@ int	http1_parse_trailers(const char *buf, size_t len, size_t max,
 	    const char **why);
 
 struct http1_resp {
-	int		 minor;
 	int		 status;	/* 100-999 */
 	enum http1_body	 body;
 	uint64_t	 content_length;

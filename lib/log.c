@@ -157,6 +157,17 @@ log_debug(const char *fmt, ...)
 }
 
 void
+log_note(int level, const char *msg)
+{
+	if (level <= 1)
+		log_warnx("%s", msg);
+	else if (level == 2)
+		log_info("%s", msg);
+	else
+		log_debug("%s", msg);
+}
+
+void
 fatal(int status, const char *fmt, ...)
 {
 	int err = errno;

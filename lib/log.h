@@ -29,6 +29,12 @@ void	log_debug(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 
 /*
+ * msg at level 1 (log_warnx), 2 (log_info) or 3 (log_debug): the
+ * callback for the notes of lib/ (engine_cfg and values_cfg .log).
+ */
+void	log_note(int level, const char *msg);
+
+/*
  * s, a NUL-ended string the client had a say in (a DN, the SNI name),
  * escaped for a log line into buf (size bytes, NUL included) in the
  * manner of vis(3): printable ASCII stays, except backslash and double

@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "num.h"
 
 int
 net_nonblock(int fd)
@@ -24,6 +26,13 @@ net_nonblock(int fd)
 	if ((fl = fcntl(fd, F_GETFL)) == -1)
 		return -1;
 	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void
+net_shut(int fd)
+{
+	if (shutdown(fd, SHUT_WR) == -1 && errno == ENOTSOCK)
+		close(fd);
 }
 
 uint64_t
@@ -171,4 +180,101 @@ net_connect(const char *spec, uint64_t end, const char **why)
 	freeaddrinfo(res);
 	errno = err;
 	return fd;
+}
+
+int
+net_cidr_parse(const char *s, struct net_cidr *c)
+{
+	char a[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long long bits;
+
+	memset(c, 0, sizeof *c);
+	if (n == 0 || n >= sizeof a)
+		goto bad;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	if (inet_pton(AF_INET, a, c->addr) == 1)
+		c->family = AF_INET;
+	else if (inet_pton(AF_INET6, a, c->addr) == 1)
+		c->family = AF_INET6;
+	else
+		goto bad;
+	c->bits = c->family == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		if (num_parse(slash + 1, 0, c->bits, &bits) == -1)
+			goto bad;
+		c->bits = (unsigned)bits;
+	}
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* Whether the first bits bits of a and b are the same. */
+static int
+prefix_eq(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, whole) != 0)
+		return 0;
+	return rest == 0 ||
+	    ((a[whole] ^ b[whole]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+int
+net_cidr_match(const struct net_cidr *c, size_t n, const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	const unsigned char *a;
+	int family;
+	size_t i;
+
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		a = (const unsigned char *)&sin->sin_addr;
+	} else if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		family = AF_INET;
+		a = s6->sin6_addr.s6_addr + 12;
+	} else if (sa->sa_family == AF_INET6) {
+		family = AF_INET6;
+		a = s6->sin6_addr.s6_addr;
+	} else {
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (c[i].family == family && prefix_eq(c[i].addr, a, c[i].bits))
+			return 1;
+	return 0;
+}
+
+int
+net_write_all(int fd, const void *buf, size_t n, uint64_t end)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	const char *p = buf;
+	uint64_t now;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if ((now = net_now_ms()) >= end) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)(end - now)) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
 }

@@ -15,6 +15,16 @@
 pid_t	spawn_run(char *const argv[], char *const envp[],
 	    int (*setup)(void *), void *arg);
 
+/*
+ * Run argv[0] with envp on a socketpair, its end as its stdin and
+ * stdout, SIGPIPE at its default.  Returns our end (close-on-exec);
+ * *status gets 0, or 126 or 127 with errno when the exec failed.
+ * Returns -1 with errno and *what naming the call ("socketpair",
+ * "vfork") when no socketpair or no process could be had.
+ */
+int	spawn_socket(char *const argv[], char *const envp[], int *status,
+	    const char **what);
+
 /* The exit status for an exec that failed with err: 127 or 126. */
 int	spawn_status(int err);
 

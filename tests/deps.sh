@@ -12,8 +12,8 @@ check="$demo bats netcat-openbsd socat mandoc clang libclang-rt-14-dev
 	node-express node-cookie-parser node-cookie golang-go python3-django
 	python3-starlette python3-uvicorn python3-werkzeug
 	systemd softhsm2 p11-kit gnutls-bin openbsd-inetd stunnel4
-	libcurl4-gnutls-dev openssl procps psmisc jq iproute2"
-bench="$check nginx haproxy wrk hyperfine testssl.sh"
+	libcurl4-gnutls-dev openssl procps psmisc jq iproute2 nginx haproxy"
+bench="$check wrk hyperfine testssl.sh"
 
 want=
 [ $# -gt 0 ] || set -- check

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "http1.h"
+#include "tchar.h"
 #include "unit.h"
 
 #define S(lit)	lit, sizeof(lit) - 1
@@ -516,7 +517,6 @@ fields_test(void)
 	    "line_len %zu", req.line_len);
 	CHECK(req.nfields == sizeof(want) / sizeof(want[0]), "fields: %zu",
 	    req.nfields);
-	CHECK(req.flags & HTTP1_UPGRADE, "fields: no HTTP1_UPGRADE flag");
 	CHECK(req.content_length == 0, "fields: content_length %" PRIu64,
 	    req.content_length);
 	line = p + req.line_len;
@@ -876,77 +876,76 @@ struct pcase {
 	int		 ret;		/* OK (all but tail), INC, BAD */
 	size_t		 tail;
 	int		 status;
-	int		 minor;
 	enum http1_body	 body;
 	uint64_t	 cl;
 };
 
 static const struct pcase pcases[] = {
 	{ "200 with Content-Length", S("HTTP/1.1 200 OK\r\n"
-	    "Content-Length: 5\r\n\r\nhello"), 0, 0, OK, 5, 200, 1,
+	    "Content-Length: 5\r\n\r\nhello"), 0, 0, OK, 5, 200,
 	    HTTP1_BODY_LENGTH, 5 },
 	{ "200 to HEAD", S("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"), 1,
-	    0, OK, 0, 200, 1, HTTP1_BODY_NONE, 0 },
+	    0, OK, 0, 200, HTTP1_BODY_NONE, 0 },
 	{ "chunked", S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "5\r\n"), 0, 0, OK, 3, 200, 1, HTTP1_BODY_CHUNKED, 0 },
+	    "5\r\n"), 0, 0, OK, 3, 200, HTTP1_BODY_CHUNKED, 0 },
 	{ "gzip, chunked", S("HTTP/1.1 200 OK\r\n"
-	    "Transfer-Encoding: gzip, chunked\r\n\r\n"), 0, 0, OK, 0, 200, 1,
+	    "Transfer-Encoding: gzip, chunked\r\n\r\n"), 0, 0, OK, 0, 200,
 	    HTTP1_BODY_CHUNKED, 0 },
 	{ "chunked, gzip", S("HTTP/1.1 200 OK\r\n"
-	    "Transfer-Encoding: chunked, gzip\r\n\r\n"), 0, 0, OK, 0, 200, 1,
+	    "Transfer-Encoding: chunked, gzip\r\n\r\n"), 0, 0, OK, 0, 200,
 	    HTTP1_BODY_CLOSE, 0 },
 	{ "chunked wins over Content-Length", S("HTTP/1.1 200 OK\r\n"
 	    "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"), 0, 0,
-	    OK, 0, 200, 1, HTTP1_BODY_CHUNKED, 0 },
+	    OK, 0, 200, HTTP1_BODY_CHUNKED, 0 },
 	{ "no length", S("HTTP/1.1 200 OK\r\nServer: x\r\n\r\nabc"), 0, 0, OK,
-	    3, 200, 1, HTTP1_BODY_CLOSE, 0 },
+	    3, 200, HTTP1_BODY_CLOSE, 0 },
 	{ "malformed length", S("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
-	    0, 0, OK, 0, 200, 1, HTTP1_BODY_CLOSE, 0 },
+	    0, 0, OK, 0, 200, HTTP1_BODY_CLOSE, 0 },
 	{ "1.0 without length", S("HTTP/1.0 200 OK\r\n\r\n"), 0, 0, OK, 0, 200,
-	    0, HTTP1_BODY_CLOSE, 0 },
+	    HTTP1_BODY_CLOSE, 0 },
 	{ "100 Continue", S("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"),
-	    0, 0, OK, 17, 100, 1, HTTP1_BODY_NONE, 0 },
+	    0, 0, OK, 17, 100, HTTP1_BODY_NONE, 0 },
 	{ "103 with a length", S("HTTP/1.1 103 Early Hints\r\n"
-	    "Content-Length: 9\r\n\r\n"), 0, 0, OK, 0, 103, 1,
+	    "Content-Length: 9\r\n\r\n"), 0, 0, OK, 0, 103,
 	    HTTP1_BODY_NONE, 0 },
 	{ "101", S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n\r\n\x81\x05hello"), 0, 0, OK, 7, 101, 1,
+	    "Connection: Upgrade\r\n\r\n\x81\x05hello"), 0, 0, OK, 7, 101,
 	    HTTP1_BODY_NONE, 0 },
 	{ "204 with a length", S("HTTP/1.1 204 No Content\r\n"
-	    "Content-Length: 5\r\n\r\n"), 0, 0, OK, 0, 204, 1,
+	    "Content-Length: 5\r\n\r\n"), 0, 0, OK, 0, 204,
 	    HTTP1_BODY_NONE, 0 },
 	{ "304 with a length", S("HTTP/1.1 304 Not Modified\r\n"
-	    "Content-Length: 5\r\n\r\n"), 0, 0, OK, 0, 304, 1,
+	    "Content-Length: 5\r\n\r\n"), 0, 0, OK, 0, 304,
 	    HTTP1_BODY_NONE, 0 },
 	{ "304 chunked", S("HTTP/1.1 304 Not Modified\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n"), 0, 0, OK, 0, 304, 1,
+	    "Transfer-Encoding: chunked\r\n\r\n"), 0, 0, OK, 0, 304,
 	    HTTP1_BODY_NONE, 0 },
 	{ "HEAD, chunked", S("HTTP/1.1 200 OK\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n"), 1, 0, OK, 0, 200, 1,
+	    "Transfer-Encoding: chunked\r\n\r\n"), 1, 0, OK, 0, 200,
 	    HTTP1_BODY_NONE, 0 },
 	{ "LF line ends", S("HTTP/1.1 200 OK\nContent-Length: 2\n\nhi"), 0, 0,
-	    OK, 2, 200, 1, HTTP1_BODY_LENGTH, 2 },
+	    OK, 2, 200, HTTP1_BODY_LENGTH, 2 },
 	{ "no reason phrase", S("HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n"),
-	    0, 0, OK, 0, 404, 1, HTTP1_BODY_LENGTH, 0 },
+	    0, 0, OK, 0, 404, HTTP1_BODY_LENGTH, 0 },
 	{ "status 999", S("HTTP/1.1 999 X\r\nContent-Length: 1\r\n\r\n"), 0, 0,
-	    OK, 0, 999, 1, HTTP1_BODY_LENGTH, 1 },
+	    OK, 0, 999, HTTP1_BODY_LENGTH, 1 },
 	{ "content-length in lower case", S("HTTP/1.1 200 OK\r\n"
-	    "content-length: 12\r\n\r\n"), 0, 0, OK, 0, 200, 1,
+	    "content-length: 12\r\n\r\n"), 0, 0, OK, 0, 200,
 	    HTTP1_BODY_LENGTH, 12 },
 	{ "incomplete", S("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"), 0, 0,
-	    INC, 0, 0, 0, 0, 0 },
+	    INC, 0, 0, 0, 0 },
 	{ "incomplete at max", S("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"), 0,
-	    20, BAD, 0, 0, 0, 0, 0 },
+	    20, BAD, 0, 0, 0, 0 },
 	{ "a request", S("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
-	    0, 0, BAD, 0, 0, 0, 0, 0 },
+	    0, 0, BAD, 0, 0, 0, 0 },
 	{ "two-digit status", S("HTTP/1.1 20 OK\r\n\r\n"),
-	    0, 0, BAD, 0, 0, 0, 0, 0 },
+	    0, 0, BAD, 0, 0, 0, 0 },
 	{ "status 099", S("HTTP/1.1 099 OK\r\n\r\n"),
-	    0, 0, BAD, 0, 0, 0, 0, 0 },
+	    0, 0, BAD, 0, 0, 0, 0 },
 	{ "letters in the status", S("HTTP/1.1 2x0 OK\r\n\r\n"),
-	    0, 0, BAD, 0, 0, 0, 0, 0 },
+	    0, 0, BAD, 0, 0, 0, 0 },
 	{ "not HTTP", S("SSH-2.0-OpenSSH_9.2\r\n\r\n"),
-	    0, 0, BAD, 0, 0, 0, 0, 0 },
+	    0, 0, BAD, 0, 0, 0, 0 },
 };
 
 static void
@@ -967,8 +966,6 @@ resp_case(const struct pcase *c)
 	if (r == want && c->ret == OK) {
 		CHECK(resp.status == c->status, "%s: status %d", c->name,
 		    resp.status);
-		CHECK(resp.minor == c->minor, "%s: minor %d", c->name,
-		    resp.minor);
 		CHECK(resp.body == c->body, "%s: body %d, want %d", c->name,
 		    (int)resp.body, (int)c->body);
 		if (c->body == HTTP1_BODY_LENGTH)
@@ -1000,6 +997,34 @@ eq_test(void)
 	CHECK(!http1_eq("[", 1, "{"), "eq: [ and {");
 }
 
+/* The compiled table against the grammar, byte by byte (RFC 9110). */
+static void
+tchar_test(void)
+{
+	unsigned want;
+	int c;
+
+	for (c = 0; c < 256; c++) {
+		want = 0;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') ||
+		    (c && strchr("!#$%&'*+-.^_`|~", c)))
+			want |= TCHAR_TOKEN;
+		if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' ||
+		    c == '\t')
+			want |= TCHAR_VALUE;
+		if (c >= 0x21 && c <= 0x7e)
+			want |= TCHAR_TARGET;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F'))
+			want |= TCHAR_HEX;
+		CHECK(tchar_class[c] == want, "tchar: byte 0x%02x is 0x%02x, "
+		    "want 0x%02x", c, tchar_class[c], want);
+		CHECK(!tchar_token(c) == !(want & TCHAR_TOKEN),
+		    "tchar: tchar_token(0x%02x)", c);
+	}
+}
+
 int
 main(void)
 {
@@ -1014,5 +1039,6 @@ main(void)
 	for (i = 0; i < sizeof(pcases) / sizeof(pcases[0]); i++)
 		resp_case(&pcases[i]);
 	eq_test();
+	tchar_test();
 	return unit_done("http1");
 }
