@@ -456,7 +456,7 @@ sd_fds(void)
  * its first bytes have arrived, or defer seconds after it was made
  * (TCP_DEFER_ACCEPT): a client that connects and sends nothing holds no
  * worker meanwhile, and the accept loop closes it when the kernel hands
- * it over silent (accept_loop()).
+ * it over silent (loop_accept()).
  */
 static int
 listen_on(const char *spec, int defer)
@@ -590,7 +590,7 @@ command_fds(int appfd, int err_is_sock)
 /*
  * A worker runs COMMAND with vfork semantics, no copy of our page
  * tables, as posix_spawn(3) would.  glibc's posix_spawn sets or queries
- * the disposition of every signal in the child, about 120 system calls,
+ * the disposition of every signal in the child, a system call for each,
  * in case a handler could run there.  A worker has no handler, see
  * worker_new(): with all signals blocked until the child has reset
  * SIGPIPE and SIGHUP (command_fds()), nothing of ours can run in the
@@ -1052,9 +1052,9 @@ send_fd(int ctl, int fd)
  * main thread's arena is the heap inherited from the accept loop,
  * whose free holes lie among pages shared copy-on-write with the loop
  * and every other worker: a handshake's allocations land there and
- * copy them, about 150 KiB per worker, more with each connection a
- * reused worker serves.  A second thread's arena is in pages of its
- * own, which only the connection touches.  Its top is trimmed only on
+ * copy them, more with each connection a reused worker serves.  A
+ * second thread's arena is in pages of its own, which only the
+ * connection touches.  Its top is trimmed only on
  * free(), not by malloc_trim(), and only beyond the trim threshold
  * plus the top pad (128 KiB each by default): both lowered here, so
  * that an idle worker keeps no freed pages.
