@@ -6,33 +6,15 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "log.h"
 #include "net.h"
 #include "exits.h"
-
-static void
-note(const struct engine *e, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-note(const struct engine *e, int level, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (e->cfg->log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	e->cfg->log(level, msg);
-}
 
 int
 engine_init(struct engine *e, const struct engine_cfg *cfg)
@@ -132,8 +114,8 @@ engine_process(struct engine *e)
 void
 engine_refuse(struct engine *e, int status, const char *why, int abort)
 {
-	note(e, 1, "request %llu: %d %s", (unsigned long long)e->x.sent + 1 -
-	    abort, status, why);
+	log_notef(e->cfg->log, 1, "request %llu: %d %s",
+	    (unsigned long long)e->x.sent + 1 - abort, status, why);
 	e->rqs = RQ_STOP;
 	exchange_owe(&e->x, status, e->x.sent - (abort ? 1 : 0));
 	if (e->status == 0)
@@ -299,7 +281,7 @@ engine_expire(struct engine *e, uint64_t now)
 	if (!e->resp_t0 || !awaiting_response(e) ||
 	    now < e->resp_t0 + ms(c->response_timeout))
 		return 0;
-	note(e, 1, "request %llu: backend response timeout",
+	log_notef(e->cfg->log, 1, "request %llu: backend response timeout",
 	    (unsigned long long)e->x.answered + 1);
 	e->status = EX_UNAVAILABLE;
 	engine_backend_gone(e);
@@ -317,7 +299,7 @@ engine_expire(struct engine *e, uint64_t now)
 static enum engine_verdict
 cut_short(struct engine *e, const char *what)
 {
-	note(e, 1, "the backend ended inside %s", what);
+	log_notef(e->cfg->log, 1, "the backend ended inside %s", what);
 	e->rss = RS_CLOSE;
 	if (e->status == 0)
 		e->status = EX_UNAVAILABLE;
@@ -369,7 +351,7 @@ engine_verdict(struct engine *e, int *shut_backend)
 	/* The backend is done: so is the client's side. */
 	if (e->rss == RS_HEAD && exchange_awaiting(&e->x, NULL) &&
 	    p->bytes == 0) {
-		note(e, 1, "backend closed without answering");
+		log_notef(e->cfg->log, 1, "backend closed without answering");
 		return ENGINE_UNANSWERED;
 	}
 	return ENGINE_END;

@@ -4,6 +4,7 @@
 
 #include "engine.h"
 #include "exits.h"
+#include "log.h"
 
 /*
  * A body's bytes straight from input to output.  Returns 1 to go on, 0
@@ -72,8 +73,8 @@ engine_filter(struct engine *e, int splice_ok)
 		if (n == 0) {
 			if (e->rqs == RQ_HEAD && s->r == s->w)
 				return 0;
-			if (e->cfg->log != NULL)
-				e->cfg->log(1, "end of input inside a request");
+			log_notef(e->cfg->log, 1,
+			    "end of input inside a request");
 			return EX_DATAERR;
 		}
 	}

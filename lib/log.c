@@ -189,3 +189,17 @@ fatalx(int status, const char *fmt, ...)
 	va_end(ap);
 	exit(status);
 }
+
+void
+log_notef(void (*log)(int, const char *), int level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log(level, msg);
+}

@@ -35,6 +35,13 @@ void	log_debug(const char *, ...)
 void	log_note(int level, const char *msg);
 
 /*
+ * Format a note of lib/ (at most 2 KiB) and hand it to log, a callback
+ * such as log_note(); nothing when log is NULL.
+ */
+void	log_notef(void (*log)(int, const char *), int level,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
  * s, a NUL-ended string the client had a say in (a DN, the SNI name),
  * escaped for a log line into buf (size bytes, NUL included) in the
  * manner of vis(3): printable ASCII stays, except backslash and double

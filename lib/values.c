@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "log.h"
 #include "peer.h"
 #include "values.h"
 
@@ -67,21 +68,6 @@ fail(struct build *b, int code, const char *fmt, ...)
 	vsnprintf(b->v->err, sizeof b->v->err, fmt, ap);
 	va_end(ap);
 	return code;
-}
-
-/* A note for the caller's log, as long as its log line can be. */
-static void __attribute__((format(printf, 3, 4)))
-note(const struct build *b, int level, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	if (b->cfg->log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	b->cfg->log(level, msg);
 }
 
 /* Add "NAME_SUFFIX=pct(value)" to the cookie list. */
@@ -239,8 +225,8 @@ add_cert_cookie(struct build *b, const struct cert *c)
 	if (len > cfg->max_value) {
 		char hex[ENCODE_HEX_LEN(32) + 1];
 
-		note(b, 1, "certificate is %zu bytes encoded, over "
-		    "--max-value-bytes %zu: sending %s_SHA256 instead",
+		log_notef(b->cfg->log, 1, "certificate is %zu bytes encoded, "
+		    "over --max-value-bytes %zu: sending %s_SHA256 instead",
 		    len, cfg->max_value, cfg->name);
 		cert_sha256_hex(c, hex);
 		if (!cfg->fields)
@@ -256,7 +242,8 @@ add_cert_cookie(struct build *b, const struct cert *c)
 	if ((r = chain_value(b, cfg->enc, ".", &chain)) != 0 || chain == NULL)
 		return r;
 	if (strlen(chain) + 1 > cfg->max_value)
-		note(b, 1, "chain over --max-value-bytes: not sent");
+		log_notef(b->cfg->log, 1,
+		    "chain over --max-value-bytes: not sent");
 	else {
 		str_cat(&b->add, "; ");
 		str_cat(&b->add, cfg->name);
@@ -367,8 +354,9 @@ add_forwarded(struct build *b)
 	known = peer_addrs(cfg->client_fd, &rem, &loc);
 	if (!(known & PEER_REMOTE) || (af = peer_str(&rem, host, sizeof host,
 	    port, sizeof port)) == -1) {
-		note(b, 1, "client address unknown (no REMOTE_ADDR and "
-		    "REMOTE_PORT, and not a TCP client): no %s added",
+		log_notef(b->cfg->log, 1, "client address unknown (no "
+		    "REMOTE_ADDR and REMOTE_PORT, and not a TCP client): "
+		    "no %s added",
 		    cfg->forwarded ? "Forwarded" : "X-Forwarded-For");
 		return 0;
 	}
@@ -413,8 +401,8 @@ build(struct build *b)
 		return r;
 	verified = verify == NULL || strcmp(verify, "SUCCESS") == 0;
 	if (have && !verified && !cfg->allow_unverified) {
-		note(b, 1, "certificate not forwarded: SSL_CLIENT_VERIFY=%s",
-		    verify);
+		log_notef(b->cfg->log, 1,
+		    "certificate not forwarded: SSL_CLIENT_VERIFY=%s", verify);
 		cert_free(&c);
 		have = 0;
 	}
@@ -462,7 +450,7 @@ values_build(const struct values_cfg *cfg, struct values *v)
 	v->fields_len = b.fld.len;
 	for (p = b.fld.s; p && (p = strstr(p, "\r\n")) != NULL; p += 2)
 		v->fields_count++;
-	note(&b, 3, "cookie: %s", v->add ? v->add : "(none)");
+	log_notef(cfg->log, 3, "cookie: %s", v->add ? v->add : "(none)");
 	return 0;
 }
 
