@@ -150,3 +150,50 @@ check() {
 	[ "${lines[1]}" = "for=\"127.0.0.6:${lines[0]}\";proto=http" ]
 	[ "${lines[2]}" = "127.0.0.6 http $port" ]
 }
+
+@test "generated: 2000 seeded spellings of forwarding fields, split at random, never pass --forwarded --x-forwarded; other fields always do" {
+	run timeout 60 $PY - "$CERTCOOKIE" <<-'PY'
+	import random, subprocess, sys
+	rng = random.Random(13)
+	ours = ["Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Port"]
+	others = ["X-Forwarded-Host", "X-Real-IP", "Forwarded-For", "X-Forwarded",
+	          "XForwarded-For", "X-Forwarded-Fo", "Forwardedx"]
+	def spell(n):
+	    return "".join(rng.choice([c.lower(), c.upper()]) if c.isalpha()
+	                   else rng.choice("-_") if c == "-" else c for c in n)
+	reqs, want = [], []
+	for i in range(2000):
+	    name = spell(rng.choice(ours + others))
+	    reqs.append(b"GET /%d HTTP/1.1\r\nHost: a\r\n%s: 6.6.6.6\r\n\r\n" % (i, name.encode()))
+	    want.append(name.replace("_", "-").lower() not in [o.lower() for o in ours])
+	data = b"".join(reqs)
+	# Random splits: the input arrives in pieces of 1 to 200 bytes.
+	p = subprocess.Popen([sys.argv[1], "--forwarded", "--x-forwarded"],
+	    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+	    env={"REMOTE_ADDR": "192.0.2.7", "REMOTE_PORT": "1", "PATH": "/usr/bin"})
+	import threading
+	out = []
+	t = threading.Thread(target=lambda: out.append(p.stdout.read()))
+	t.start()
+	i = 0
+	while i < len(data):
+	    n = rng.randint(1, 200)
+	    p.stdin.write(data[i:i + n]); p.stdin.flush()
+	    i += n
+	p.stdin.close(); t.join(); p.wait()
+	heads = out[0].split(b"GET /")[1:]
+	bad = 0
+	for i, h in enumerate(heads):
+	    passed = b"6.6.6.6" in h
+	    if passed != want[i] or b"X-Forwarded-For: 192.0.2.7" not in h:
+	        bad += 1
+	print(len(heads), sum(want), bad, p.returncode)
+	PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	set -- $output
+	[ "$1" -eq 2000 ]
+	[ "$2" -gt 500 ]
+	[ "$3" -eq 0 ]
+	[ "$4" -eq 0 ]
+}
