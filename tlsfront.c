@@ -8,6 +8,7 @@
  * relay itself.
  */
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -820,6 +821,41 @@ handshake(int fd, struct tls_conn *c, const struct config *cfg,
 }
 
 /*
+ * Wait for a COMMAND whose connection is over (after says how): killed
+ * at once when kill_now, else when still running COMMAND_STOP_MS later,
+ * so that no worker waits for ever.  The pidfd wakes us when it ends;
+ * without one, we look every 10 ms.
+ */
+#define COMMAND_STOP_MS	5000
+
+static void
+command_reap(pid_t pid, int kill_now, const char *after)
+{
+	struct pollfd pfd = { pidfd_open(pid, 0), POLLIN, 0 };
+	struct timespec t0, t1;
+	int left;
+
+	if (kill_now)
+		kill(pid, SIGKILL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = COMMAND_STOP_MS - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 && !kill_now) {
+			log_warnx("COMMAND (pid %ld) still running %d s after "
+			    "%s: killed", (long)pid, COMMAND_STOP_MS / 1000,
+			    after);
+			kill(pid, SIGKILL);
+			kill_now = 1;
+		}
+		poll(&pfd, 1, pfd.fd == -1 || left <= 0 ? 10 : left);
+	}
+	if (pfd.fd != -1)
+		close(pfd.fd);
+}
+
+/*
  * A worker of the accept loop runs COMMAND (spawn_command()) and the
  * relay itself, then waits for COMMAND.  The accept loop is the
  * supervisor here, so which pid runs COMMAND is ours to choose.
@@ -830,7 +866,7 @@ run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
 {
 	char **envp;
 	pid_t pid;
-	int r, st;
+	int r;
 
 	if ((envp = certenv_envp()) == NULL)
 		fatal(EX_OSERR, "environment");
@@ -846,11 +882,8 @@ run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
 	log_conn(c, 1, peer, subject, t0, r == 0 ? "ok" : c->err);
 	close(sp[1]);
 	close(c->fd);
-	if (pid == -1)
-		return;
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			fatal(EX_OSERR, "waitpid");
+	if (pid != -1)
+		command_reap(pid, 0, "its connection ended");
 }
 
 /*
@@ -859,7 +892,6 @@ run_command(struct tls_conn *c, int sp[2], const struct config *cfg,
  * pid -1: not running; it starts again for the next connection.
  */
 #define HANDOFF_FD_NUM	3
-#define RESIDENT_STOP_MS 5000
 
 static struct {
 	pid_t			 pid;
@@ -941,28 +973,16 @@ resident_start(const struct config *cfg)
 /*
  * Stop the resident COMMAND: end of file on its socket, which tells it
  * to exit once done; SIGKILL at once when kill_now, or after
- * RESIDENT_STOP_MS.
+ * COMMAND_STOP_MS.
  */
 static void
 resident_stop(int kill_now)
 {
-	int st, ms;
-
 	if (res.pid == -1)
 		return;
 	close(res.sock);
 	res.sock = -1;
-	if (kill_now)
-		kill(res.pid, SIGKILL);
-	for (ms = 0; waitpid(res.pid, &st, WNOHANG) == 0; ms += 10) {
-		if (ms == RESIDENT_STOP_MS) {
-			log_warnx("COMMAND (pid %ld) still running %d s "
-			    "after its end of file: killed", (long)res.pid,
-			    RESIDENT_STOP_MS / 1000);
-			kill(res.pid, SIGKILL);
-		}
-		poll(NULL, 0, 10);
-	}
+	command_reap(res.pid, kill_now, "its end of file");
 	res.pid = -1;
 }
 

@@ -678,6 +678,29 @@ got two" ]
 	grep -q '1 connections: not accepting more' "$BATS_TEST_TMPDIR/tlsfront.err"
 }
 
+@test "--max-conns: a COMMAND still running 5 s after its connection is killed, its slot comes back" {
+	listen "${SRV[@]}" --max-conns 1 -- \
+	    sh -c 'read x; echo "$x $$"; exec sleep 60 <&- >&-'
+	run timeout 30 $PY -c "$(client_py)
+port = int(sys.argv[1])
+one = ask(conn(port), 'one').split()
+t0 = time.monotonic()
+two = ask(conn(port, timeout=15), 'two').split()
+t = time.monotonic() - t0
+if not 4 <= t <= 9:
+    sys.exit('second served after %.1f s' % t)
+try:
+    os.kill(int(one[1]), 0)
+    sys.exit('first COMMAND still running')
+except ProcessLookupError:
+    pass
+print(one[0], two[0])" "$PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "one two" ]
+	grep -q 'still running 5 s after its connection ended: killed' \
+	    "$BATS_TEST_TMPDIR/tlsfront.err"
+}
+
 @test "usage errors exit 64, unusable files 78, a missing COMMAND 127" {
 	run -64 "$TLSFRONT" --cert server.pem
 	[[ "$output" == *"no COMMAND"* ]]
