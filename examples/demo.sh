@@ -32,19 +32,34 @@ free_port() {
 	$py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Wait until 127.0.0.1 PORT accepts connections (10 s at most), as long as
-# process PID lives.
-wait_port() {
-	i=0
-	while [ $i -lt 200 ]; do
-		$py -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
-		    "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || break
-		sleep 0.05
-		i=$((i + 1))
+# serve FUNC LOG: FUNC PORT starts a server on 127.0.0.1 PORT in the
+# background.  Try free ports until the server listens on one (another
+# process may take a port first; tests/listening.py tells them apart),
+# 5 times at most.  Sets port.
+serve() {
+	for i in 1 2 3 4 5; do
+		port=$(free_port)
+		"$1" "$port"
+		pids="$pids $!"
+		st=0
+		$py "$top/tests/listening.py" "$!" "$port" || st=$?
+		[ $st -eq 0 ] && return 0
+		[ $st -eq 2 ] || break
 	done
-	echo "demo: nothing listens on 127.0.0.1 port $1; see $3" >&2
+	echo "demo: no server listens on 127.0.0.1; see $2" >&2
 	exit 1
+}
+
+backend() {
+	PORT=$1 $py "$top/examples/backends/python/app.py" \
+	    >"$dir/backend.log" 2>&1 &
+}
+
+front() {
+	"$top/tlsfront" --listen "127.0.0.1:$1" --cert "$pki/server.pem" \
+	    --key "$pki/server.key" --ca "$pki/ca.pem" -- \
+	    "$top/certcookie" --connect "127.0.0.1:$bport" \
+	    2>"$dir/tlsfront.log" &
 }
 
 mkdir -p "$dir"
@@ -52,18 +67,10 @@ echo "== certificates (a throwaway CA, server and client) in $d/pki"
 sh "$top/tests/pki.sh" "$dir/pki"
 pki=$dir/pki
 
-bport=$(free_port)
-PORT=$bport $py "$top/examples/backends/python/app.py" \
-    >"$dir/backend.log" 2>&1 &
-pids="$pids $!"
-wait_port "$bport" "$!" "$d/backend.log"
-
-fport=$(free_port)
-"$top/tlsfront" --listen "127.0.0.1:$fport" --cert "$pki/server.pem" \
-    --key "$pki/server.key" --ca "$pki/ca.pem" -- \
-    "$top/certcookie" --connect "127.0.0.1:$bport" 2>"$dir/tlsfront.log" &
-pids="$pids $!"
-wait_port "$fport" "$!" "$d/tlsfront.log"
+serve backend "$d/backend.log"
+bport=$port
+serve front "$d/tlsfront.log"
+fport=$port
 
 echo "== backend (plain HTTP) on 127.0.0.1:$bport," \
     "tlsfront on 127.0.0.1:$fport"

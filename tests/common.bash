@@ -33,71 +33,10 @@ free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_listen PID PORT: wait (20 s at most) until PID, or a process
-# under it, holds a TCP socket listening on PORT; then return 0.  1: it
-# did not in time; 2: PID ended first (a port taken meanwhile, say).
-# Unlike a probe connection, this cannot mistake another process that
-# listens on PORT for PID.
+# wait_listen PID PORT: until PID listens on PORT (0), not in 20 s (1),
+# or PID ended first (2); see tests/listening.py.
 wait_listen() {
-	$PY - "$1" "$2" <<'PY'
-import os, sys, time
-pid, port = sys.argv[1], int(sys.argv[2])
-
-def alive(p):
-    try:
-        st = open("/proc/%s/stat" % p).read()
-    except OSError:
-        return False
-    return st.rsplit(")", 1)[1].split()[0] != "Z"
-
-def listening():
-    ino = set()
-    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = open(f).read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            w = line.split()
-            if w[3] == "0A" and int(w[1].rsplit(":", 1)[1], 16) == port:
-                ino.add("socket:[%s]" % w[9])
-    return ino
-
-def tree(root):
-    kids = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                st = open("/proc/%s/stat" % d).read()
-            except OSError:
-                continue
-            kids.setdefault(st.rsplit(")", 1)[1].split()[1], []).append(d)
-    todo, out = [root], []
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += kids.get(p, [])
-    return out
-
-for i in range(400):
-    ino = listening()
-    for p in tree(pid) if ino else []:
-        try:
-            fds = os.listdir("/proc/%s/fd" % p)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink("/proc/%s/fd/%s" % (p, fd)) in ino:
-                    sys.exit(0)
-            except OSError:
-                pass
-    if not alive(pid):
-        sys.exit(2)
-    time.sleep(0.05)
-print("process %s does not listen on port %d" % (pid, port), file=sys.stderr)
-sys.exit(1)
-PY
+	$PY "$TOP/tests/listening.py" "$1" "$2"
 }
 
 # listen_retry FUNC [ARG...]: set PORT to a free port and run FUNC, which
