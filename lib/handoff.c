@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "handoff.h"
 #include "num.h"
 
@@ -262,7 +263,7 @@ handoff_serve(int hfd, int null, struct handoff_msg *m, int (*serve)(void *),
 			return -1;
 		if (r == -1) {
 			(*bad)++;
-			status = 76;	/* EX_PROTOCOL */
+			status = EX_SOFTWARE;
 		} else {
 			environ = m->env;
 			if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1)

@@ -79,7 +79,7 @@ void	handoff_msg_free(struct handoff_msg *m);
  * connection, and serve(arg) runs, returning the connection's status;
  * then 0 and 1 go back to null (an fd of /dev/null), which closes the
  * connection, and the status goes back.  A message without one fd and
- * NUL-ended strings gets status EX_PROTOCOL (76) and *bad counts it.
+ * NUL-ended strings gets status EX_SOFTWARE (70) and *bad counts it.
  * Returns 0 at end of file, or -1 with errno.
  */
 int	handoff_serve(int hfd, int null, struct handoff_msg *m,

@@ -245,7 +245,7 @@ helper_ws() {
 	kill -0 "$TF_PID"
 }
 
-@test "certcookie under HANDOFF_FD: a message without a connection is answered with status 76 and the next is served" {
+@test "certcookie under HANDOFF_FD: a message without a connection is answered with status 70 and the next is served" {
 	run --separate-stderr timeout 20 $PY - "$CERTCOOKIE" "$BACKEND_PORT" <<-'PY'
 	import os, socket, subprocess, sys
 	a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -276,7 +276,7 @@ helper_ws() {
 	echo "$output"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "status 76" ]
+	[ "${lines[0]}" = "status 70" ]
 	[ "${lines[1]}" = "HTTP/1.1 200 OK" ]
 	[ "${lines[2]}" = False ]
 	[ "${lines[3]}" = "status 0" ]
