@@ -162,6 +162,45 @@ FDS=(sh -c 'ls /proc/$$/fd')
 	[ -z "$(ss -Htn state close-wait "( sport = :$PORT )")" ]
 }
 
+# A handoff COMMAND that prints the fds it has, as "H" for the handoff
+# socket and "C" for the connection: when it starts, and with each
+# connection it is passed.
+HANDOFF_FDS=$(cat <<-'EOF'
+	import os, socket
+	def fds(h, c=-1):
+	    out = []
+	    for fd in range(256):
+	        try:
+	            os.fstat(fd)
+	        except OSError:
+	            continue
+	        out.append("H" if fd == h else "C" if fd == c else str(fd))
+	    return " ".join(sorted(out))
+	h = int(os.environ["HANDOFF_FD"])
+	start = fds(h)
+	s = socket.socket(fileno=h)
+	while True:
+	    msg, got, _, _ = socket.recv_fds(s, 1 << 17, 4)
+	    if not msg and not got:
+	        break
+	    now = fds(h, got[0])
+	    os.write(got[0], ("start: %s; now: %s\n" % (start, now)).encode())
+	    os.close(got[0])
+	    s.send(b"\0")
+	EOF
+)
+
+@test "--listen --handoff: COMMAND has only fds 0, 1, 2 and the handoff socket, and each connection's own" {
+	listen "${SRV[@]}" --handoff -- $PY -c "$HANDOFF_FDS"
+	local i
+	for i in 1 2 3; do
+		get "${alice[@]}"
+		echo "connection $i: $output"
+		[ "$status" -eq 0 ]
+		[ "$output" = "start: 0 1 2 H; now: 0 1 2 C H" ]
+	done
+}
+
 @test "inetd and systemd: COMMAND has only fds 0, 1 and 2" {
 	local mode
 	for mode in "--inetd -a" "-a" ""; do
