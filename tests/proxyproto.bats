@@ -204,6 +204,13 @@ pp_backend() {
 	run --separate-stderr timeout 20 "$CERTCOOKIE" --send-proxy \
 	    --connect "127.0.0.1:$PP_PORT" <"$req"
 	[[ "$output" == *'"version": 1, "command": "UNKNOWN"'* ]]
+	# An environment whose SSL TLV cannot fit a v2 header (4096 bytes):
+	# 70, certcookie's internal error, and nothing sent.
+	run -70 --separate-stderr env SSL_PROTOCOL=TLSv1.3 \
+	    SSL_CIPHER="$(head -c 5000 /dev/zero | tr '\0' x)" timeout 20 \
+	    "$CERTCOOKIE" --send-proxy-v2 --connect "127.0.0.1:$PP_PORT" <"$req"
+	[[ "$stderr" == *"PROXY header too large"* ]]
+	[ -z "$output" ]
 	run -64 "$CERTCOOKIE" --send-proxy -- true
 	[[ "$output" == *"need --connect"* ]]
 }
