@@ -1034,10 +1034,15 @@ run_resident(struct tls_conn *c, const struct config *cfg, const char *peer,
 	close(c->fd);
 	if (res.pid == -1)
 		return;
-	if ((st = handoff_wait(res.sock, (int)cfg->idle_ms)) == -1) {
-		log_warnx("%s: %s ended the connection without a status%s: "
-		    "started again", peer, cfg->child[0],
-		    errno == ETIMEDOUT ? " in time" : "");
+	/* Its status is due as soon as its end of the connection closed. */
+	if ((st = handoff_wait(res.sock, COMMAND_STOP_MS)) == -1) {
+		if (errno == ETIMEDOUT)
+			log_warnx("%s: %s sent no status %d s after the "
+			    "connection ended: started again", peer,
+			    cfg->child[0], COMMAND_STOP_MS / 1000);
+		else
+			log_warnx("%s: %s ended the connection without a "
+			    "status: started again", peer, cfg->child[0]);
 		resident_stop(1);
 	} else if (st != 0) {
 		log_debug("%s: %s: status %d", peer, cfg->child[0], st);

@@ -227,6 +227,46 @@ helper_ws() {
 	[ "$status" -eq 1 ]
 }
 
+@test "--handoff: a COMMAND that sends no status is killed 5 s after the connection and started again; the next client is served" {
+	LOG=$BATS_TEST_TMPDIR/tlsfront.err
+	PORT=$(free_port)
+	# Answers each connection with its pid; the first time, it then
+	# holds its status back for 60 s.
+	"$TLSFRONT" --listen "127.0.0.1:$PORT" "${SRV[@]}" --max-conns 1 \
+	    --handoff -- $PY -c '
+import os, socket, sys, time
+s = socket.socket(fileno=int(os.environ["HANDOFF_FD"]))
+while True:
+    msg, fds, _, _ = socket.recv_fds(s, 1 << 17, 4)
+    if not fds:
+        break
+    os.write(fds[0], b"%d\n" % os.getpid())
+    os.close(fds[0])
+    if not os.path.exists(sys.argv[1]):
+        open(sys.argv[1], "w").close()
+        time.sleep(60)
+    s.send(b"\0")' "$BATS_TEST_TMPDIR/held" </dev/null 2>>"$LOG" 3>&- &
+	TF_PID=$!
+	PIDS+=("$TF_PID")
+	wait_port 127.0.0.1 "$PORT"
+	local one two t
+	one=$(curl -sS --http0.9 --max-time 10 --cacert ca.pem "${alice[@]}" \
+	    --resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/")
+	[ -n "$one" ]
+	run curl -sS --http0.9 --max-time 20 --cacert ca.pem "${alice[@]}" \
+	    -w ' %{time_total}' --resolve "localhost:$PORT:127.0.0.1" \
+	    "https://localhost:$PORT/"
+	echo "first $one, then: $output"
+	[ "$status" -eq 0 ]
+	two=${lines[0]} t=${output##* }
+	[ -n "$two" ] && [ "$two" != "$one" ]
+	# The slot came back after the 5 s, not at once, not after 60 s.
+	$PY -c 'import sys; sys.exit(not 3 <= float(sys.argv[1]) <= 12)' "$t"
+	run ! kill -0 "$one"
+	grep -q 'sent no status 5 s after the connection ended: started again' \
+	    "$LOG"
+}
+
 @test "--handoff: a COMMAND that cannot be run is logged, the connection closed, and the worker goes on" {
 	LOG=$BATS_TEST_TMPDIR/tlsfront.err
 	PORT=$(free_port)
