@@ -16,17 +16,9 @@ setup() {
 	cd "$PKI"
 }
 
+# Everything a test started, down to the COMMANDs of tlsfront's workers.
 teardown() {
-	local p c
-	for p in "${PIDS[@]}"; do
-		for c in $(pgrep -P "$p"); do
-			kill "$c" 2>/dev/null || true
-		done
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
+	kill_trees "${PIDS[@]}"
 }
 
 SRV=(--cert server.pem --key server.key --ca ca.pem --crl crl.pem)
