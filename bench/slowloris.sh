@@ -15,7 +15,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-300}
 [ $# -gt 0 ] && shift
-tf=${TLSFRONT:-$top/tlsfront}
+tf=$(realpath "${TLSFRONT:-$top/tlsfront}")	# it runs from a temporary directory
 tmp=$(mktemp -d)
 pids=
 cleanup() {

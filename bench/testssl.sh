@@ -12,7 +12,7 @@
 # starts.  The full output is left in bench/out/testssl.txt and .json.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-tf=${TLSFRONT:-$top/tlsfront}
+tf=$(realpath "${TLSFRONT:-$top/tlsfront}")	# it runs from a temporary directory
 if ! command -v testssl >/dev/null 2>&1; then
 	if [ "$(id -u)" -eq 0 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
