@@ -35,12 +35,14 @@ on single headers; every one reads " CERT"):
 None of them decodes a name; percent- and form-decoded spellings are
 removed for PHP 7, older Rack and ASP.NET Core (Uri.UnescapeDataString).
 """
-import base64, collections, json, os, random, socket, subprocess, sys, time
+import base64, collections, json, os, random, subprocess, sys
 from http.cookies import SimpleCookie, CookieError
 
 from django.http.cookie import parse_cookie as django_parse
 from starlette.requests import cookie_parser as starlette_parse
 from werkzeug.http import parse_cookie as werkzeug_parse
+
+from php_cookies import PhpCookies
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUFFIXES = ("", "_chain", "_s_dn", "_i_dn", "_serial", "_v_start",
@@ -204,45 +206,8 @@ def batch(cmd, hs, env=None):
 
 def php(hs):
     """$_COOKIE of PHP's built-in server for each header."""
-    script = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                          "consumers-%d.php" % os.getpid())
-    with open(script, "w") as f:
-        f.write("<?php echo json_encode($_COOKIE, "
-                "JSON_INVALID_UTF8_SUBSTITUTE);\n")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    srv = subprocess.Popen(["php", "-S", "127.0.0.1:%d" % port, script],
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        out = []
-        for h in hs:
-            c = socket.create_connection(("127.0.0.1", port), 10)
-            c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" +
-                      (b"Cookie: " + h + b"\r\n" if h is not None else b"") +
-                      b"\r\n")
-            resp = b""
-            while True:
-                b = c.recv(65536)
-                if not b:
-                    break
-                resp += b
-            c.close()
-            jar = json.loads(resp.split(b"\r\n\r\n", 1)[1] or b"{}")
-            out.append(list(jar.items()) if isinstance(jar, dict) else [])
-        return out
-    finally:
-        srv.kill()
-        srv.wait()
-        os.unlink(script)
+    with PhpCookies(os.environ.get("TMPDIR", "/tmp")) as p:
+        return [list(p.read(h).items()) for h in hs]
 
 
 def reads(hs, with_php):

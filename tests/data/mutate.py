@@ -16,10 +16,15 @@ Node's HTTP server (llhttp, node-reads.js) and Go's net/http
 fields, as Python does, or refuse them.  With --php, PHP's $_COOKIE
 (php -S) must hold our CERT and none of our other names.
 """
-import base64, collections, http.client, json, io, os, random, socket
-import subprocess, sys, time
+import base64, collections, http.client, json, io, os, random
+import subprocess, sys
 from http.cookies import SimpleCookie, CookieError
 from werkzeug.http import parse_cookie
+
+# tests/php_cookies.py
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from php_cookies import PhpCookies  # noqa: E402
 
 TOKENS = [b"\r\n", b"\n", b"\r", b" ", b"\t", b",", b";", b"\x00", b":",
           b"=", b"\"", b"\\", b"\xc3\xa9", b"0", b"5", b"a", b"-", b"%43",
@@ -222,43 +227,13 @@ def php_differs(accepted, faildir, stats, ours):
     ours, and none of our other names appears (PHP turns "." and " "
     into "_", and "[" into an array)."""
     os.makedirs(faildir, exist_ok=True)
-    script = os.path.join(faildir, "cookies.php")
-    with open(script, "w") as f:
-        f.write("<?php echo json_encode($_COOKIE, "
-                "JSON_INVALID_UTF8_SUBSTITUTE);\n")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    srv = subprocess.Popen(["php", "-S", "127.0.0.1:%d" % port, script],
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        failed = 0
+    failed = 0
+    with PhpCookies(faildir) as php:
         for n, data, out in accepted:
             for kind, line, cookies in backend_reads(out):
                 if kind != "request" or not cookies:
                     continue
-                c = socket.create_connection(("127.0.0.1", port), 10)
-                c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n"
-                          b"Connection: close\r\nCookie: " +
-                          cookies[0].encode("latin1") + b"\r\n\r\n")
-                resp = b""
-                while True:
-                    b = c.recv(65536)
-                    if not b:
-                        break
-                    resp += b
-                c.close()
-                jar = json.loads(resp.split(b"\r\n\r\n", 1)[1] or b"{}")
-                if isinstance(jar, list):
-                    jar = {}
+                jar = php.read(cookies[0].encode("latin1"))
                 stats["php read"] += 1
                 bad = [k for k in jar if k in OURS_FIELDS]
                 if jar.get("CERT") != ours or bad:
@@ -268,10 +243,7 @@ def php_differs(accepted, faildir, stats, ours):
                     print("%s: php read CERT as %r, and %r" % (
                         name, jar.get("CERT"), bad))
                     break
-        return failed
-    finally:
-        srv.kill()
-        srv.wait()
+    return failed
 
 
 def main():
