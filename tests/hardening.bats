@@ -546,3 +546,42 @@ commands() {
 	[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
 	    "tlsfront: stopping: waiting for 0 connection(s)" ]
 }
+
+@test "--listen + certcookie: a silent, a slow and a half-answering backend: each client gets its answer or its end, the COMMANDs and slots come back" {
+	local mode pf want code t i
+	for mode in silent slow half; do
+		pf=$BATS_TEST_TMPDIR/$mode.port
+		$PY "$TOP/tests/fault.py" "$mode" "$pf" 3>&- &
+		PIDS+=($!)
+		for i in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
+		listen "${SRV[@]}" -v --max-conns 2 -- "$CERTCOOKIE" \
+		    --response-timeout 5 --connect "127.0.0.1:$(cat "$pf")"
+		run curl -sS --max-time 20 --cacert ca.pem "${alice[@]}" \
+		    -o /dev/null -w '%{http_code} %{time_total}' \
+		    --resolve "localhost:$PORT:127.0.0.1" \
+		    "https://localhost:$PORT/"
+		echo "$mode: curl $status: $output"
+		read -r code t <<<"${output##*$'\n'}"
+		# 504 at --response-timeout; 200 after the backend's 3 s;
+		# half a response head, then the end of the connection (which
+		# curl 7.88 takes without complaint: its status is not ours).
+		case $mode in
+		silent) want=(0 504 4.5 10) ;;
+		slow) want=(0 200 2.5 5) ;;
+		half) want=("$status" 200 0 3) ;;
+		esac
+		[ "$status" -eq "${want[0]}" ]
+		[ "$code" = "${want[1]}" ]
+		# Seconds within [want[2], want[3]).
+		$PY -c 'import sys; t, lo, hi = map(float, sys.argv[1:]); \
+		    sys.exit(not lo <= t < hi)' "$t" "${want[2]}" "${want[3]}"
+		for i in $(seq 100); do
+			[ "$(commands)" -eq 0 ] && break
+			sleep 0.1
+		done
+		[ "$(commands)" -eq 0 ]
+		stop_idle
+		[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
+		    "tlsfront: stopping: waiting for 0 connection(s)" ]
+	done
+}
