@@ -467,6 +467,21 @@ commands() {
 	done | wc -l
 }
 
+# all_free: no COMMAND left (within 10 s); then SIGTERM, and tlsfront
+# stops counting no connection still running.
+all_free() {
+	local i
+	for i in $(seq 100); do
+		[ "$(commands)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(commands)" -eq 0 ]
+	stop_idle
+	grep -v '^certcookie: ' "$LOG" | tail -n 3
+	[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
+	    "tlsfront: stopping: waiting for 0 connection(s)" ]
+}
+
 @test "--listen + certcookie: 200 heads dripped a byte a second end at --head-timeout with 408; a real client is served at once; the slots come back" {
 	start_backend
 	listen "${SRV[@]}" -v --verify optional --max-conns 256 -- \
@@ -505,16 +520,8 @@ commands() {
 	assert all(1.5 <= x < 14 for x in t), (min(t), max(t))
 	PY
 	# Every slot and every certcookie is free again.
-	for i in $(seq 100); do
-		[ "$(commands)" -eq 0 ] && break
-		sleep 0.1
-	done
-	[ "$(commands)" -eq 0 ]
-	stop_idle
+	all_free
 	stop_backend
-	grep -v '^certcookie: ' "$LOG" | tail -n 3
-	[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
-	    "tlsfront: stopping: waiting for 0 connection(s)" ]
 }
 
 @test "--listen --max-conns 3: three clients that end inside a request free their slots at once; the next one is served" {
@@ -542,9 +549,7 @@ commands() {
 	[ "${lines[0]}" = ok ]
 	$PY -c 'import sys; sys.exit(float(sys.argv[1]) >= 2)' "${lines[-1]}"
 	[ "$(grep -c 'certcookie: request .*: 400 end of input inside a request' "$LOG")" -eq 3 ]
-	stop_idle
-	[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
-	    "tlsfront: stopping: waiting for 0 connection(s)" ]
+	all_free
 }
 
 @test "--listen + certcookie: a silent, a slow and a half-answering backend: each client gets its answer or its end, the COMMANDs and slots come back" {
@@ -575,13 +580,6 @@ commands() {
 		# Seconds within [want[2], want[3]).
 		$PY -c 'import sys; t, lo, hi = map(float, sys.argv[1:]); \
 		    sys.exit(not lo <= t < hi)' "$t" "${want[2]}" "${want[3]}"
-		for i in $(seq 100); do
-			[ "$(commands)" -eq 0 ] && break
-			sleep 0.1
-		done
-		[ "$(commands)" -eq 0 ]
-		stop_idle
-		[ "$(grep -v '^certcookie: ' "$LOG" | tail -n 1)" = \
-		    "tlsfront: stopping: waiting for 0 connection(s)" ]
+		all_free
 	done
 }
