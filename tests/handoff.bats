@@ -233,19 +233,8 @@ helper_ws() {
 	# Answers each connection with its pid; the first time, it then
 	# holds its status back for 60 s.
 	"$TLSFRONT" --listen "127.0.0.1:$PORT" "${SRV[@]}" --max-conns 1 \
-	    --handoff -- $PY -c '
-import os, socket, sys, time
-s = socket.socket(fileno=int(os.environ["HANDOFF_FD"]))
-while True:
-    msg, fds, _, _ = socket.recv_fds(s, 1 << 17, 4)
-    if not fds:
-        break
-    os.write(fds[0], b"%d\n" % os.getpid())
-    os.close(fds[0])
-    if not os.path.exists(sys.argv[1]):
-        open(sys.argv[1], "w").close()
-        time.sleep(60)
-    s.send(b"\0")' "$BATS_TEST_TMPDIR/held" </dev/null 2>>"$LOG" 3>&- &
+	    --handoff -- $PY "$TOP/tests/resident.py" hold \
+	    "$BATS_TEST_TMPDIR/held" </dev/null 2>>"$LOG" 3>&- &
 	TF_PID=$!
 	PIDS+=("$TF_PID")
 	wait_port 127.0.0.1 "$PORT"
