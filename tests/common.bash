@@ -113,6 +113,20 @@ wait_port() {
 	return 1
 }
 
+# fault MODE: a misbehaving backend, tests/fault.py MODE, on a port of its
+# own choosing (it writes the port once it listens), its events logged to
+# $FAULT_LOG if set; sets FAULT_PORT and FAULT_PID.
+fault() {
+	local pf i
+	pf=$(mktemp "$BATS_TEST_TMPDIR/fault.XXXXXX")
+	rm -f "$pf"
+	$PY "$TOP/tests/fault.py" "$1" "$pf" ${FAULT_LOG:+"$FAULT_LOG"} 3>&- &
+	FAULT_PID=$!
+	for i in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
+	FAULT_PORT=$(cat "$pf")
+	[ -n "$FAULT_PORT" ]
+}
+
 # Start the echo backend on a free port: sets BACKEND_PORT, BACKEND_PID.
 # It answers every request with a JSON description of what it received.
 start_backend() {

@@ -14,6 +14,7 @@ setup() {
 	BLOG=$BATS_TEST_TMPDIR/backend.log
 	: >"$BLOG"
 	FAULT_PID=
+	FAULT_LOG=$BLOG
 }
 
 teardown() {
@@ -22,17 +23,6 @@ teardown() {
 		wait "$FAULT_PID" 2>/dev/null || true
 	fi
 	return 0
-}
-
-# fault MODE: start tests/fault.py MODE; sets FAULT_PORT.
-fault() {
-	local pf=$BATS_TEST_TMPDIR/fault.port
-	$PY "$TOP/tests/fault.py" "$1" "$pf" "$BLOG" 3>&- &
-	FAULT_PID=$!
-	local i
-	for i in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
-	FAULT_PORT=$(cat "$pf")
-	[ -n "$FAULT_PORT" ]
 }
 
 # client [CLIENT-OPTS] -- CERTCOOKIE-ARGS: $REQ through certcookie;

@@ -154,36 +154,8 @@ FDS=(sh -c 'ls /proc/$$/fd')
 	[ -z "$(ss -Htn state close-wait "( sport = :$PORT )")" ]
 }
 
-# A handoff COMMAND that prints the fds it has, as "H" for the handoff
-# socket and "C" for the connection: when it starts, and with each
-# connection it is passed.
-HANDOFF_FDS=$(cat <<-'EOF'
-	import os, socket
-	def fds(h, c=-1):
-	    out = []
-	    for fd in range(256):
-	        try:
-	            os.fstat(fd)
-	        except OSError:
-	            continue
-	        out.append("H" if fd == h else "C" if fd == c else str(fd))
-	    return " ".join(sorted(out))
-	h = int(os.environ["HANDOFF_FD"])
-	start = fds(h)
-	s = socket.socket(fileno=h)
-	while True:
-	    msg, got, _, _ = socket.recv_fds(s, 1 << 17, 4)
-	    if not msg and not got:
-	        break
-	    now = fds(h, got[0])
-	    os.write(got[0], ("start: %s; now: %s\n" % (start, now)).encode())
-	    os.close(got[0])
-	    s.send(b"\0")
-	EOF
-)
-
 @test "--listen --handoff: COMMAND has only fds 0, 1, 2 and the handoff socket, and each connection's own" {
-	listen "${SRV[@]}" --handoff -- $PY -c "$HANDOFF_FDS"
+	listen "${SRV[@]}" --handoff -- $PY "$TOP/tests/resident.py" fds
 	local i
 	for i in 1 2 3; do
 		get "${alice[@]}"
@@ -525,13 +497,10 @@ all_free() {
 }
 
 @test "--listen --max-conns 3: three clients that end inside a request free their slots at once; the next one is served" {
-	local pf=$BATS_TEST_TMPDIR/fault.port
-	$PY "$TOP/tests/fault.py" keepopen "$pf" 3>&- &
-	PIDS+=($!)
-	local i
-	for i in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
+	fault keepopen
+	PIDS+=("$FAULT_PID")
 	listen "${SRV[@]}" -v --max-conns 3 --idle-timeout 60 -- \
-	    "$CERTCOOKIE" --connect "127.0.0.1:$(cat "$pf")"
+	    "$CERTCOOKIE" --connect "127.0.0.1:$FAULT_PORT"
 	# Each ends inside its request line, head or chunked body, with
 	# the TLS close_notify and a full close.
 	for part in 'GET / HT' 'GET / HTTP/1.1\r\nHost: a\r\n' \
@@ -553,14 +522,12 @@ all_free() {
 }
 
 @test "--listen + certcookie: a silent, a slow and a half-answering backend: each client gets its answer or its end, the COMMANDs and slots come back" {
-	local mode pf want code t i
+	local mode want code t
 	for mode in silent slow half; do
-		pf=$BATS_TEST_TMPDIR/$mode.port
-		$PY "$TOP/tests/fault.py" "$mode" "$pf" 3>&- &
-		PIDS+=($!)
-		for i in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
+		fault "$mode"
+		PIDS+=("$FAULT_PID")
 		listen "${SRV[@]}" -v --max-conns 2 -- "$CERTCOOKIE" \
-		    --response-timeout 5 --connect "127.0.0.1:$(cat "$pf")"
+		    --response-timeout 5 --connect "127.0.0.1:$FAULT_PORT"
 		run curl -sS --max-time 20 --cacert ca.pem "${alice[@]}" \
 		    -o /dev/null -w '%{http_code} %{time_total}' \
 		    --resolve "localhost:$PORT:127.0.0.1" \
