@@ -51,16 +51,11 @@ class PhpCookies:
     def read(self, cookie):
         """$_COOKIE for one request with Cookie field cookie (bytes), or
         none when cookie is None; {} when PHP made it a list."""
-        c = socket.create_connection(("127.0.0.1", self.port), 10)
-        c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" +
-                  (b"Cookie: " + cookie + b"\r\n" if cookie is not None
-                   else b"") + b"\r\n")
-        resp = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            resp += b
-        c.close()
+        with socket.create_connection(("127.0.0.1", self.port), 10) as c:
+            c.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n"
+                      b"Connection: close\r\n" +
+                      (b"Cookie: " + cookie + b"\r\n" if cookie is not None
+                       else b"") + b"\r\n")
+            resp = c.makefile("rb").read()    # to the end: close
         jar = json.loads(resp.split(b"\r\n\r\n", 1)[1] or b"{}")
         return jar if isinstance(jar, dict) else {}
